@@ -345,7 +345,13 @@ impl BarrierCell {
                 State { parties, broken: true, ..s }
             } else if !s.broken && s.arrived > 0 && s.arrived >= parties {
                 self.archive(&s);
-                State { parties, arrived: 0, broken: false, prev_broken: false, generation: s.generation.wrapping_add(1) }
+                State {
+                    parties,
+                    arrived: 0,
+                    broken: false,
+                    prev_broken: false,
+                    generation: s.generation.wrapping_add(1),
+                }
             } else {
                 State { parties, arrived: s.arrived.min(parties.saturating_sub(1)), ..s }
             };
@@ -399,7 +405,8 @@ impl BarrierCell {
                 self.info.store(BreakReason::Reset.encode(), Ordering::Release);
             }
             self.archive(&s);
-            let next = State { arrived: 0, broken: false, prev_broken: true, generation: s.generation.wrapping_add(1), ..s };
+            let next =
+                State { arrived: 0, broken: false, prev_broken: true, generation: s.generation.wrapping_add(1), ..s };
             match self.cas(w, &next) {
                 Ok(()) => {
                     notify_all(parker, &self.seq);
@@ -421,7 +428,8 @@ mod tests {
     fn state_roundtrip() {
         let s = State { parties: 7, arrived: 3, broken: true, prev_broken: false, generation: u32::MAX };
         assert_eq!(State::decode(s.encode()), s);
-        let s = State { parties: MAX_PARTIES, arrived: MAX_PARTIES - 1, broken: false, prev_broken: true, generation: 5 };
+        let s =
+            State { parties: MAX_PARTIES, arrived: MAX_PARTIES - 1, broken: false, prev_broken: true, generation: 5 };
         assert_eq!(State::decode(s.encode()), s);
     }
 }

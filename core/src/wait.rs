@@ -154,9 +154,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
         if past(now) {
             return Err(());
         }
-        if s & SLEEPERS == 0
-            && seq.compare_exchange(s, s | SLEEPERS, Ordering::SeqCst, Ordering::SeqCst).is_err()
-        {
+        if s & SLEEPERS == 0 && seq.compare_exchange(s, s | SLEEPERS, Ordering::SeqCst, Ordering::SeqCst).is_err() {
             continue;
         }
         let wake_at = match deadline_ns {
