@@ -418,6 +418,19 @@ impl BarrierCell {
     }
 }
 
+impl BarrierCell {
+    /// Moves an idle, unbroken barrier to `generation` (a test hook for wrap-around). Returns
+    /// false if someone is waiting or the barrier is broken.
+    pub fn set_generation(&self, generation: u32) -> bool {
+        let w = self.word.load(Ordering::Acquire);
+        let s = State::decode(w);
+        if s.arrived != 0 || s.broken {
+            return false;
+        }
+        self.word.compare_exchange(w, State { generation, ..s }.encode(), Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+}
+
 const _: () = assert!(core::mem::size_of::<BarrierCell>() == 128);
 
 #[cfg(all(test, not(loom)))]

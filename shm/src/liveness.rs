@@ -1,0 +1,123 @@
+//! Liveness tokens: an open-file-description (OFD) write lock on one byte of a sidecar file.
+//!
+//! A process that attaches to a region takes `F_OFD_SETLK` on byte `slot` of the region's sidecar
+//! file and holds it for as long as it is attached. The kernel drops the lock when the last
+//! descriptor of that open file description closes, i.e. when the process dies, even by SIGKILL.
+//! Others test it with `F_OFD_GETLK`. Unlike pids, the token cannot be fooled by pid reuse and
+//! works across pid namespaces; unlike classic POSIX locks, OFD locks conflict between two opens in
+//! the same process, so no in-process tracker is needed.
+//!
+//! `fork()` shares open file descriptions, so a child would keep its parent's token alive. A
+//! `pthread_atfork` child handler closes every token descriptor in the child; the child must open
+//! the region again to take part (a [`crate::Region`] used across `fork` reports misuse).
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Once;
+
+const MAX_TOKENS: usize = 256;
+static TOKEN_FDS: [AtomicI32; MAX_TOKENS] = [const { AtomicI32::new(-1) }; MAX_TOKENS];
+static ATFORK: Once = Once::new();
+
+extern "C" fn close_tokens_in_child() {
+    for slot in &TOKEN_FDS {
+        let fd = slot.swap(-1, Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: `fd` is a descriptor this library registered; closing it in the child only
+            // drops the child's reference to the open file description. `close` is
+            // async-signal-safe, as required after fork.
+            unsafe {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+fn lock_op(fd: i32, cmd: libc::c_int, ty: libc::c_short, byte: u32) -> io::Result<libc::flock> {
+    // SAFETY: an all-zero `flock` is a valid value of this plain C struct.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = ty;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = libc::off_t::from(byte);
+    fl.l_len = 1;
+    fl.l_pid = 0; // required to be 0 for OFD commands
+                  // SAFETY: `fd` is an open descriptor and `fl` a valid, writable flock for the call.
+    let r = unsafe { libc::fcntl(fd, cmd, &mut fl) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fl)
+}
+
+/// A held liveness token.
+pub struct Token {
+    slot: usize, // index into TOKEN_FDS, or MAX_TOKENS when not registered for atfork
+    fd: i32,
+    owner_pid: u32,
+}
+
+impl Token {
+    /// Tries to lock `byte` of the sidecar through `file`: `Ok(false)` if another live process
+    /// holds it. On success, wrap the file with [`Token::new`] to keep the lock.
+    pub fn try_lock(file: &File, byte: u32) -> io::Result<bool> {
+        match lock_op(file.as_raw_fd(), libc::F_OFD_SETLK, libc::F_WRLCK as libc::c_short, byte) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases a lock taken with [`Token::try_lock`] that will not be kept.
+    pub fn unlock(file: &File, byte: u32) -> io::Result<()> {
+        lock_op(file.as_raw_fd(), libc::F_OFD_SETLK, libc::F_UNLCK as libc::c_short, byte).map(|_| ())
+    }
+
+    /// Keeps the lock held through `file` for the life of the token (closed in forked children).
+    pub fn new(file: File) -> Token {
+        let fd = file.into_raw_fd();
+        ATFORK.call_once(|| {
+            // SAFETY: registering a plain `extern "C"` handler; no prepare/parent handlers.
+            unsafe {
+                libc::pthread_atfork(None, None, Some(close_tokens_in_child));
+            }
+        });
+        let slot = TOKEN_FDS
+            .iter()
+            .position(|s| s.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
+            .unwrap_or(MAX_TOKENS);
+        Token { slot, fd, owner_pid: std::process::id() }
+    }
+
+    /// Whether this token still belongs to the calling process (false in a forked child).
+    pub fn held_by_caller(&self) -> bool {
+        self.owner_pid == std::process::id()
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        let fd = if self.slot < MAX_TOKENS {
+            // In a forked child the handler already closed it and left -1.
+            TOKEN_FDS[self.slot].compare_exchange(self.fd, -1, Ordering::SeqCst, Ordering::SeqCst).ok()
+        } else {
+            Some(self.fd)
+        };
+        if let Some(fd) = fd {
+            if self.held_by_caller() {
+                // SAFETY: we own `fd` (taken from the File in `acquire`) and close it once.
+                unsafe {
+                    libc::close(fd);
+                }
+            }
+        }
+    }
+}
+
+/// Whether some live process holds the token for `byte` (checked through `probe`, any open
+/// descriptor of the sidecar file).
+pub fn is_held(probe: &File, byte: u32) -> io::Result<bool> {
+    let fl = lock_op(probe.as_raw_fd(), libc::F_OFD_GETLK, libc::F_WRLCK as libc::c_short, byte)?;
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}

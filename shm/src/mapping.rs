@@ -1,0 +1,144 @@
+//! The mapping: region files under `/dev/shm`, `MAP_SHARED` mappings, and typed access to them.
+//!
+//! This module and `futex.rs`/`liveness.rs` hold all of the crate's `unsafe`. Access to mapped
+//! memory goes through [`Mapping::get`], which bounds- and alignment-checks the offset and hands
+//! out references only to types made entirely of atomics ([`Shared`]): another process may write
+//! any bytes at any time, and atomics are the only Rust types for which that is not a data race.
+//!
+//! Trust boundary we cannot close: a same-user peer can `ftruncate` the file and make every other
+//! process take `SIGBUS` on access. Peers are trusted not to shrink the file.
+
+use crate::error::{Error, Result};
+use memmap2::{MmapOptions, MmapRaw};
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::path::PathBuf;
+
+/// Directory of region files.
+pub const SHM_DIR: &str = "/dev/shm";
+
+/// Types that may be viewed in shared memory.
+///
+/// # Safety
+/// Implementors must be `#[repr(C)]`, contain only atomics (or arrays/structs of them) and plain
+/// padding, be valid for every bit pattern, and have no drop glue.
+pub unsafe trait Shared: Sized {}
+
+// SAFETY: atomics are valid for every bit pattern and tolerate concurrent writes.
+unsafe impl Shared for muster_core::sync::AtomicU32 {}
+// SAFETY: as above.
+unsafe impl Shared for muster_core::sync::AtomicU64 {}
+// SAFETY: `BarrierCell` is `#[repr(C)]` and made of atomics plus one `u32` of padding that is
+// never read.
+unsafe impl Shared for muster_core::barrier::BarrierCell {}
+
+/// A region file mapped `MAP_SHARED`, read-write.
+pub struct Mapping {
+    map: MmapRaw,
+    _file: File,
+}
+
+fn cpath(path: &std::path::Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Error::InvalidName("path contains NUL".into()))
+}
+
+fn last_os_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// Opens `path` with `flags` (always adding `O_NOFOLLOW | O_CLOEXEC`) and `mode`.
+pub fn open_file(path: &std::path::Path, flags: libc::c_int, mode: libc::mode_t) -> io::Result<File> {
+    let c = cpath(path).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `c` is a valid NUL-terminated string; `open` has no other memory arguments.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC, mode as libc::c_uint) };
+    if fd < 0 {
+        return Err(last_os_error());
+    }
+    // SAFETY: `fd` was just returned by `open` and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `link(2)` without following symlinks: publishes a fully initialised file under its final name,
+/// failing with `EEXIST` if that name exists (the atomic equivalent of `O_EXCL`).
+pub fn link_file(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    let (a, b) = (
+        cpath(from).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        cpath(to).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+    );
+    // SAFETY: both arguments are valid NUL-terminated strings.
+    let r = unsafe { libc::link(a.as_ptr(), b.as_ptr()) };
+    if r != 0 {
+        return Err(last_os_error());
+    }
+    Ok(())
+}
+
+/// `fchmod` to the requested mode (creation masks it with the umask).
+pub fn chmod(file: &File, mode: u32) -> io::Result<()> {
+    // SAFETY: `file` owns a valid descriptor.
+    if unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) } != 0 {
+        return Err(last_os_error());
+    }
+    Ok(())
+}
+
+/// Path of a region file.
+pub fn region_path(name: &str) -> PathBuf {
+    PathBuf::from(SHM_DIR).join(name)
+}
+
+/// Path of a region's liveness sidecar file (a leading dot: never a valid region name).
+pub fn lock_path(name: &str) -> PathBuf {
+    PathBuf::from(SHM_DIR).join(format!(".{name}.muster-lock"))
+}
+
+impl Mapping {
+    /// Maps all of `file` (`len` bytes) shared and read-write.
+    pub fn new(file: File, len: u64) -> Result<Mapping> {
+        let len = usize::try_from(len).map_err(|_| Error::Corrupt("region larger than the address space".into()))?;
+        let map = MmapOptions::new().len(len).map_raw(&file).map_err(Error::Io)?;
+        Ok(Mapping { map, _file: file })
+    }
+
+    /// Mapped length in bytes.
+    pub fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Whether the mapping is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.len() == 0
+    }
+
+    /// A shared view of the `T` at byte offset `off`, or `None` if it does not fit or is misaligned.
+    pub fn get<T: Shared>(&self, off: u64) -> Option<&T> {
+        let off = usize::try_from(off).ok()?;
+        let end = off.checked_add(std::mem::size_of::<T>())?;
+        if end > self.map.len() {
+            return None;
+        }
+        let ptr = self.map.as_ptr().wrapping_add(off);
+        if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+            return None;
+        }
+        // SAFETY: the range [off, end) lies inside the live mapping (checked above), the pointer is
+        // aligned for T, T is made only of atomics and valid for any bytes (`Shared`), and the
+        // mapping lives as long as `&self`. Concurrent writes by other processes are atomic
+        // accesses to atomics, not data races.
+        Some(unsafe { &*(ptr as *const T) })
+    }
+}
+
+/// `fstat` facts needed to validate a region file before mapping it.
+pub struct FileInfo {
+    pub size: u64,
+    pub regular: bool,
+}
+
+/// Size and type of an open file.
+pub fn file_info(file: &File) -> Result<FileInfo> {
+    let md = file.metadata().map_err(Error::Io)?;
+    Ok(FileInfo { size: md.len(), regular: md.file_type().is_file() })
+}

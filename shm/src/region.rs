@@ -1,0 +1,310 @@
+//! [`Region`]: a named shared-memory region holding barriers, and its lifecycle.
+//!
+//! * **Create** writes the whole region into a private temporary file
+//!   (`/dev/shm/.<name>.<pid>.<n>.tmp`, `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600 or as configured) and
+//!   publishes it with `link(2)`, which fails with `EEXIST` if the name is taken. A region is
+//!   therefore never visible half-initialised, and two racing creators cannot both succeed.
+//! * **Open** maps the file and validates the header (magic, layout version, layout hash, sizes,
+//!   capacities) before touching anything else. Files written by a foreign creator that publish
+//!   before initialising are waited for (bounded) while their header says "not ready".
+//! * **Attach**: every `Region` value (open or create) registers in the process table with a
+//!   liveness token (see `process.rs`); dropping the last clone detaches.
+
+use crate::error::{Error, Result};
+use crate::futex::SharedParker;
+use crate::layout::{self, Capacities, Header, Layout, NameEntry, ProcSlot, HEADER_SIZE, LAYOUT_VERSION, MAGIC};
+use crate::liveness::Token;
+use crate::mapping::{self, Mapping};
+use crate::name;
+use crate::process::{self, ALIVE, CLEANING, FREE};
+use muster_core::barrier::BarrierCell;
+use muster_core::sync::{AtomicU32, Ordering};
+use std::fs::File;
+use std::sync::atomic::AtomicU64 as StdAtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long `open` waits for a region whose creator has not finished initialising it.
+const READY_WAIT: Duration = Duration::from_secs(2);
+
+/// Capacities and permissions of a new region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionConfig {
+    /// Most barriers the region can hold (default 1024).
+    pub max_barriers: u32,
+    /// Most processes (region handles) attached at once (default 256).
+    pub max_processes: u32,
+    /// File mode of the region and its sidecar (default `0o600`).
+    pub mode: u32,
+}
+
+impl Default for RegionConfig {
+    fn default() -> Self {
+        RegionConfig { max_barriers: 1024, max_processes: 256, mode: 0o600 }
+    }
+}
+
+/// A named shared-memory region. Cheap to clone (all clones share one mapping and one
+/// process-table slot); `Send + Sync`.
+#[derive(Clone)]
+pub struct Region {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) map: Mapping,
+    pub(crate) layout: Layout,
+    /// Our process-table slot and its liveness token.
+    pub(crate) slot: u32,
+    _token: Token,
+    /// Any descriptor of the sidecar, used for `F_OFD_GETLK` probes.
+    pub(crate) probe: File,
+    pub(crate) parker: SharedParker,
+}
+
+impl std::fmt::Debug for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Region").field("name", &self.inner.name).field("slot", &self.inner.slot).finish()
+    }
+}
+
+fn tmp_name(name: &str) -> String {
+    static COUNTER: StdAtomicU64 = StdAtomicU64::new(0);
+    format!(".{name}.{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+impl Region {
+    /// Creates a region; fails with [`Error::Exists`] if the name is taken.
+    pub fn create(name: &str, config: &RegionConfig) -> Result<Region> {
+        name::check_region_name(name)?;
+        if config.mode & !0o777 != 0 || config.mode & 0o600 != 0o600 {
+            return Err(Error::InvalidArgument("mode must be a permission mode including 0o600"));
+        }
+        let layout =
+            Layout::new(Capacities { max_barriers: config.max_barriers, max_processes: config.max_processes })?;
+        let tmp = std::path::PathBuf::from(mapping::SHM_DIR).join(tmp_name(name));
+        let file =
+            mapping::open_file(&tmp, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(Error::from_open)?;
+        let cleanup = |e: Error| {
+            let _ = std::fs::remove_file(&tmp);
+            e
+        };
+        file.set_len(layout.total).map_err(|e| cleanup(Error::from_open(e)))?;
+        mapping::chmod(&file, config.mode).map_err(|e| cleanup(Error::Io(e)))?;
+        let map = Mapping::new(file, layout.total).map_err(cleanup)?;
+        init_header(&map, &layout).map_err(cleanup)?;
+        drop(map);
+        // The sidecar must exist before the region is visible.
+        mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, config.mode)
+            .and_then(|f| mapping::chmod(&f, config.mode))
+            .map_err(|e| cleanup(Error::from_open(e)))?;
+        let linked = mapping::link_file(&tmp, &mapping::region_path(name));
+        let _ = std::fs::remove_file(&tmp);
+        linked.map_err(Error::from_open)?;
+        Region::open(name)
+    }
+
+    /// Opens an existing region.
+    pub fn open(name: &str) -> Result<Region> {
+        name::check_region_name(name)?;
+        let file = mapping::open_file(&mapping::region_path(name), libc::O_RDWR, 0).map_err(Error::from_open)?;
+        let info = mapping::file_info(&file)?;
+        if !info.regular {
+            return Err(Error::Corrupt("region path is not a regular file".into()));
+        }
+        if info.size < HEADER_SIZE {
+            return Err(Error::Corrupt(format!("region file is truncated ({} bytes)", info.size)));
+        }
+        let map = Mapping::new(file, info.size)?;
+        let layout = validate(&map, info.size)?;
+        let probe = mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, 0o600)
+            .map_err(Error::from_open)?;
+        let (slot, token, pending) = attach(&map, &layout, name, &probe)?;
+        let inner = Inner { name: name.to_owned(), map, layout, slot, _token: token, probe, parker: SharedParker };
+        if let Some(p) = inner.proc_slot(slot) {
+            if let Some(gen) = pending {
+                // Clean the previous (dead) owner's memberships before reusing the slot.
+                inner.clean_slot(slot);
+                p.pid.store(std::process::id(), Ordering::Relaxed);
+                p.state.store(process::make(gen.wrapping_add(1), 0, ALIVE), Ordering::Release);
+            } else {
+                p.pid.store(std::process::id(), Ordering::Relaxed);
+            }
+        }
+        inner.sweep();
+        Ok(Region { inner: Arc::new(inner) })
+    }
+
+    /// Opens the region, creating it with `config` if it does not exist.
+    pub fn open_or_create(name: &str, config: &RegionConfig) -> Result<Region> {
+        match Region::open(name) {
+            Err(Error::NotFound) => match Region::create(name, config) {
+                Err(Error::Exists) => Region::open(name),
+                r => r,
+            },
+            r => r,
+        }
+    }
+
+    /// Removes the region's name (and sidecar). Attached processes keep working on their mapping;
+    /// a later `create` of the same name makes a new, separate region.
+    pub fn unlink(name: &str) -> Result<()> {
+        name::check_region_name(name)?;
+        std::fs::remove_file(mapping::region_path(name)).map_err(Error::from_open)?;
+        let _ = std::fs::remove_file(mapping::lock_path(name));
+        Ok(())
+    }
+
+    /// The region's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The region's capacities.
+    pub fn capacities(&self) -> (u32, u32) {
+        (self.inner.layout.caps.max_barriers, self.inner.layout.caps.max_processes)
+    }
+
+    /// This handle's process-table slot (diagnostics).
+    pub fn process_slot(&self) -> u32 {
+        self.inner.slot
+    }
+}
+
+fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {
+    let h: &Header = map.get(0).ok_or_else(|| Error::Corrupt("header does not fit".into()))?;
+    h.layout_version.store(LAYOUT_VERSION, Ordering::Relaxed);
+    h.lib_version.store(layout::lib_version(), Ordering::Relaxed);
+    h.total_size.store(layout.total, Ordering::Relaxed);
+    h.creator_pid.store(std::process::id(), Ordering::Relaxed);
+    h.max_barriers.store(layout.caps.max_barriers, Ordering::Relaxed);
+    h.max_processes.store(layout.caps.max_processes, Ordering::Relaxed);
+    h.layout_hash.store(layout::layout_hash(), Ordering::Relaxed);
+    // Tables are all-zero (FREE) in a fresh file; nothing else to write.
+    h.ready.store(1, Ordering::Release);
+    h.magic.store(MAGIC, Ordering::Release);
+    Ok(())
+}
+
+/// Validates the header of a mapped region file of `size` bytes and returns its layout.
+pub(crate) fn validate(map: &Mapping, size: u64) -> Result<Layout> {
+    let h: &Header = map.get(0).ok_or_else(|| Error::Corrupt("header does not fit".into()))?;
+    let start = Instant::now();
+    loop {
+        let magic = h.magic.load(Ordering::Acquire);
+        if magic == MAGIC && h.ready.load(Ordering::Acquire) == 1 {
+            break;
+        }
+        if magic != 0 && magic != MAGIC {
+            return Err(Error::Corrupt("bad magic: not a Muster region".into()));
+        }
+        if start.elapsed() > READY_WAIT {
+            return Err(Error::Corrupt("region never became ready (creator died while initialising?)".into()));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let version = h.layout_version.load(Ordering::Acquire);
+    if version != LAYOUT_VERSION {
+        return Err(Error::Version { found: version, expected: LAYOUT_VERSION });
+    }
+    if h.layout_hash.load(Ordering::Acquire) != layout::layout_hash() {
+        return Err(Error::Version { found: version, expected: LAYOUT_VERSION });
+    }
+    let caps = Capacities {
+        max_barriers: h.max_barriers.load(Ordering::Acquire),
+        max_processes: h.max_processes.load(Ordering::Acquire),
+    };
+    let layout = Layout::new(caps).map_err(|_| Error::Corrupt(format!("capacities out of range: {caps:?}")))?;
+    let declared = h.total_size.load(Ordering::Acquire);
+    if declared != layout.total {
+        return Err(Error::Corrupt(format!("declared size {declared} does not match capacities ({})", layout.total)));
+    }
+    if size < layout.total {
+        return Err(Error::Corrupt(format!("region file is truncated ({size} of {} bytes)", layout.total)));
+    }
+    Ok(layout)
+}
+
+/// Takes a process-table slot (see `process.rs`).
+/// Returns the slot, its token, and (if the slot was taken over from a dead owner) the generation
+/// whose memberships must be cleaned before the slot is marked ALIVE.
+fn attach(map: &Mapping, layout: &Layout, name: &str, probe: &File) -> Result<(u32, Token, Option<u32>)> {
+    let file =
+        mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, 0o600).map_err(Error::from_open)?;
+    for i in 0..layout.caps.max_processes {
+        let slot: &ProcSlot = map.get(layout.proc(i)).ok_or_else(|| Error::Corrupt("process table".into()))?;
+        if !Token::try_lock(&file, i).map_err(Error::Io)? {
+            continue;
+        }
+        // We hold token i: no live process owns slot i.
+        let s = slot.state.load(Ordering::Acquire);
+        let ours = match process::tag(s) {
+            FREE => slot
+                .state
+                .compare_exchange(
+                    s,
+                    process::make(process::gen(s).wrapping_add(1), 0, ALIVE),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok(),
+            ALIVE | CLEANING => {
+                let c = process::cleaner(s);
+                let cleaner_alive =
+                    process::tag(s) == CLEANING && c != i && crate::liveness::is_held(probe, c).unwrap_or(true);
+                !cleaner_alive && {
+                    let claimed = process::make(process::gen(s), i, CLEANING);
+                    slot.state.compare_exchange(s, claimed, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                }
+            }
+            _ => false,
+        };
+        if !ours {
+            let _ = Token::unlock(&file, i);
+            continue;
+        }
+        let pending = (process::tag(s) != FREE).then_some(process::gen(s));
+        return Ok((i, Token::new(file), pending));
+    }
+    Err(Error::Full("process table"))
+}
+
+impl Inner {
+    /// False in a forked child that inherited this handle (its liveness token is the parent's).
+    pub(crate) fn token_alive_here(&self) -> bool {
+        self._token.held_by_caller()
+    }
+    pub(crate) fn proc_slot(&self, p: u32) -> Option<&ProcSlot> {
+        (p < self.layout.caps.max_processes).then(|| self.map.get(self.layout.proc(p))).flatten()
+    }
+    pub(crate) fn name_entry(&self, i: u32) -> Option<&NameEntry> {
+        (i < self.layout.caps.max_barriers).then(|| self.map.get(self.layout.name(i))).flatten()
+    }
+    pub(crate) fn cell(&self, i: u32) -> Option<&BarrierCell> {
+        (i < self.layout.caps.max_barriers).then(|| self.map.get(self.layout.cell(i))).flatten()
+    }
+    pub(crate) fn member_count(&self, b: u32, p: u32) -> Option<&AtomicU32> {
+        (b < self.layout.caps.max_barriers && p < self.layout.caps.max_processes)
+            .then(|| self.map.get(self.layout.member(b, p)))
+            .flatten()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Barrier handles hold an Arc<Inner>, so every member has resigned by now. Free the slot;
+        // the token (OFD lock) is released when `_token` closes right after.
+        if let Some(slot) = self.proc_slot(self.slot) {
+            let s = slot.state.load(Ordering::Acquire);
+            if process::tag(s) == ALIVE && self._token.held_by_caller() {
+                let _ = slot.state.compare_exchange(
+                    s,
+                    process::make(process::gen(s), 0, FREE),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The name table: a lock-free, insert-only, open-addressed map from barrier names to slots.
+//!
+//! Entry `i` of the name table owns barrier cell `i`. Entry state word: `tag:8 | reserver << 8`
+//! with tags FREE → RESERVED(process slot) → LIVE. Entries never return to FREE, so a probe chain
+//! never breaks. Insertion reserves a FREE entry by CAS, writes the name, kind and a fresh cell,
+//! and publishes LIVE with `Release`; lookups read LIVE entries with `Acquire` and compare names.
+//! Two processes racing to create one name serialise on the first FREE entry of its probe chain:
+//! the loser waits for the winner's LIVE and finds the name there. A reserver that dies (its
+//! liveness token is free) is superseded by CAS.
+
+use crate::error::{Error, Result};
+use crate::layout::NameEntry;
+use crate::name::{self, MAX_NAME};
+use crate::region::Inner;
+use muster_core::sync::Ordering;
+use std::time::{Duration, Instant};
+
+const FREE: u32 = 0;
+const RESERVED: u32 = 1;
+const LIVE: u32 = 2;
+/// `kind` bit marking a membership barrier.
+pub const MEMBERSHIP: u32 = 1 << 31;
+const STUCK: Duration = Duration::from_secs(2);
+
+fn write_name(e: &NameEntry, name: &[u8]) {
+    let mut buf = [0u8; MAX_NAME];
+    buf[..name.len()].copy_from_slice(name);
+    for (i, w) in e.bytes.iter().enumerate() {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+        w.store(u64::from_le_bytes(chunk), Ordering::Relaxed);
+    }
+    e.len.store(name.len() as u32, Ordering::Relaxed);
+}
+
+fn read_name(e: &NameEntry) -> Option<([u8; MAX_NAME], usize)> {
+    let len = e.len.load(Ordering::Relaxed) as usize;
+    if len == 0 || len > MAX_NAME {
+        return None;
+    }
+    let mut buf = [0u8; MAX_NAME];
+    for (i, w) in e.bytes.iter().enumerate() {
+        buf[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+    }
+    Some((buf, len))
+}
+
+/// A found (or created) barrier entry.
+pub struct Found {
+    pub index: u32,
+    pub kind: u32,
+}
+
+impl Inner {
+    /// Finds the barrier `name`, creating it with `kind` (and `parties` for its cell) if missing.
+    pub(crate) fn find_or_create(&self, name: &str, kind: u32, parties: u32) -> Result<Found> {
+        name::check_object_name(name)?;
+        let bytes = name.as_bytes();
+        let cap = self.layout.caps.max_barriers;
+        let start = (name::hash(bytes) % u64::from(cap)) as u32;
+        for k in 0..cap {
+            let i = (start + k) % cap;
+            let e = self.name_entry(i).ok_or_else(|| Error::Corrupt("name table out of bounds".into()))?;
+            let since = Instant::now();
+            loop {
+                let st = e.state.load(Ordering::Acquire);
+                match st & 0xff {
+                    FREE | RESERVED if st & 0xff == FREE || !self.token_held(st >> 8) => {
+                        let mine = RESERVED | (self.slot << 8);
+                        if e.state.compare_exchange(st, mine, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                            continue;
+                        }
+                        write_name(e, bytes);
+                        e.kind.store(kind, Ordering::Relaxed);
+                        for p in 0..self.layout.caps.max_processes {
+                            if let Some(c) = self.member_count(i, p) {
+                                c.store(0, Ordering::Relaxed);
+                            }
+                        }
+                        let cell = self.cell(i).ok_or_else(|| Error::Corrupt("barrier table out of bounds".into()))?;
+                        cell.init(parties, 0);
+                        e.state.store(LIVE, Ordering::Release);
+                        return Ok(Found { index: i, kind });
+                    }
+                    RESERVED => {
+                        if since.elapsed() > STUCK {
+                            return Err(Error::Corrupt("name table entry stuck in reservation".into()));
+                        }
+                        std::thread::yield_now();
+                    }
+                    LIVE => {
+                        let (buf, len) = read_name(e).ok_or_else(|| Error::Corrupt("bad name length".into()))?;
+                        if &buf[..len] == bytes {
+                            return Ok(Found { index: i, kind: e.kind.load(Ordering::Relaxed) });
+                        }
+                        break;
+                    }
+                    _ => return Err(Error::Corrupt(format!("name table entry {i} has state {st:#x}"))),
+                }
+            }
+        }
+        Err(Error::Full("barrier table"))
+    }
+}
