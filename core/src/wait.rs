@@ -79,6 +79,7 @@ pub enum Poll<T> {
 /// `parties` is the number of participants that may be waiting on each other (it decides between
 /// the spinning and the oversubscribed policy). `idle` runs about every `policy.check_ns` while
 /// yielding or sleeping (the liveness hook); it may change the state and bump `seq` itself.
+#[allow(clippy::result_unit_err)] // `Err(())` = the deadline passed; callers map it to their own error
 pub fn wait_until<T, P: Parker + ?Sized>(
     parker: &P,
     policy: &WaitPolicy,
@@ -111,7 +112,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
                 return Ok(v);
             }
             i = i.wrapping_add(1);
-            if i % 64 == 0 {
+            if i.is_multiple_of(64) {
                 let now = parker.now_ns();
                 if past(now) {
                     return Err(());

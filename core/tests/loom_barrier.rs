@@ -1,0 +1,121 @@
+//! Model test of the plain barrier under loom (all interleavings, C11 memory model):
+//! `RUSTFLAGS="--cfg loom" cargo test -p muster-core --release --test loom_barrier`
+#![cfg(loom)]
+
+use loom::sync::atomic::AtomicU32;
+use loom::sync::Arc;
+use loom::thread;
+use muster_core::barrier::{BarrierCell, BreakReason, WaitError};
+use muster_core::wait::{Parker, WaitPolicy};
+
+/// Futex model: parking is a yield (a spurious wake-up the caller must tolerate); there is no
+/// clock, so no deadline ever passes.
+struct LoomParker;
+
+impl Parker for LoomParker {
+    fn park(&self, _word: &AtomicU32, _expected: u32, _deadline_ns: Option<u64>) {
+        thread::yield_now();
+    }
+    fn unpark_all(&self, _word: &AtomicU32) {}
+    fn now_ns(&self) -> u64 {
+        0
+    }
+    fn yield_now(&self) {
+        thread::yield_now();
+    }
+    fn cpus(&self) -> u32 {
+        1
+    }
+}
+
+const POLICY: WaitPolicy = WaitPolicy { spin_ns: 0, oversubscribed_spins: 1, yield_ns: 0, check_ns: u64::MAX };
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.check(f);
+}
+
+#[test]
+fn two_parties_release_with_distinct_indices_and_publish_data() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let data = Arc::new(AtomicU32::new(0));
+        let (c, d) = (cell.clone(), data.clone());
+        let h = thread::spawn(move || {
+            d.store(7, loom::sync::atomic::Ordering::Relaxed);
+            let t = c.arrive(&LoomParker).unwrap();
+            c.wait(&LoomParker, &POLICY, &t, None, || ()).unwrap();
+            t.index
+        });
+        let t = cell.arrive(&LoomParker).unwrap();
+        cell.wait(&LoomParker, &POLICY, &t, None, || ()).unwrap();
+        // Happens-before through the barrier: the peer's relaxed store is visible.
+        assert_eq!(data.load(loom::sync::atomic::Ordering::Relaxed), 7);
+        let other = h.join().unwrap();
+        assert_ne!(t.index, other);
+        assert_eq!(cell.state().generation, 1);
+    });
+}
+
+#[test]
+fn abort_racing_the_last_arrival_resolves_one_way() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let c = cell.clone();
+        let h = thread::spawn(move || {
+            let t = c.arrive(&LoomParker);
+            t.map(|t| c.wait(&LoomParker, &POLICY, &t, None, || ()))
+        });
+        cell.abort(&LoomParker);
+        let r = h.join().unwrap();
+        // The waiter either could not arrive (already broken) or was broken while waiting; it is
+        // never released, because only one party arrived.
+        match r {
+            Err(_) => {}
+            Ok(Err(WaitError::Broken(BreakReason::Aborted))) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(cell.state().broken);
+    });
+}
+
+#[test]
+fn resign_completes_the_generation_of_a_waiter() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let c = cell.clone();
+        let h = thread::spawn(move || {
+            let t = c.arrive(&LoomParker).unwrap();
+            c.wait(&LoomParker, &POLICY, &t, None, || ())
+        });
+        cell.remove_parties(&LoomParker, 1, None);
+        assert_eq!(h.join().unwrap(), Ok(()));
+        let s = cell.state();
+        assert_eq!((s.parties, s.arrived), (1, 0));
+    });
+}
+
+#[test]
+fn reset_breaks_current_waiter_only() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let c = cell.clone();
+        let h = thread::spawn(move || {
+            let t = c.arrive(&LoomParker).unwrap();
+            (t, c.wait(&LoomParker, &POLICY, &t, None, || ()))
+        });
+        // Reset until the waiter has been broken out (reset is a no-op before it arrives).
+        loop {
+            cell.reset(&LoomParker);
+            if cell.state().generation == 1 {
+                break;
+            }
+            thread::yield_now();
+        }
+        let (t, r) = h.join().unwrap();
+        assert_eq!(t.generation, 0);
+        assert!(matches!(r, Err(WaitError::Broken(_))));
+        assert!(!cell.state().broken);
+    });
+}

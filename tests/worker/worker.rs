@@ -1,0 +1,144 @@
+//! Worker process for the multi-process tests (`tests/plain_barrier.rs`). Not part of the API.
+//!
+//! `muster-test-worker <role> <args...>`; exit code 0 = success, 1 = check failed, 2 = usage.
+//! Roles:
+//! * `phases REGION BARRIER PARTIES EPISODES LOG PROC`: meets at a counted barrier EPISODES times;
+//!   before each arrival publishes its progress in LOG (a shared u32 array); after each wait checks
+//!   that every peer arrived in this generation and none is more than one ahead; records its
+//!   arrival index per generation in LOG for the parent to check.
+//! * `member REGION BARRIER EPISODES`: joins a membership barrier, waits EPISODES times, prints
+//!   `ready` after joining and the outcome of every wait as `ok GEN IDX` / `err ERROR`.
+//! * `join-and-hang REGION BARRIER`: joins, prints `ready`, then sleeps (to be SIGKILLed).
+//! * `open-barrier REGION BARRIER PARTIES`: open_or_create the region and the barrier, print its
+//!   index in the name table (via generation hack: prints `ok`).
+
+use muster::{Region, RegionConfig};
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+struct Log {
+    ptr: *mut AtomicU32,
+    len: usize,
+}
+
+impl Log {
+    fn open(path: &str) -> Log {
+        let f = std::fs::OpenOptions::new().read(true).write(true).open(path).expect("open log");
+        let len = f.metadata().expect("stat log").len() as usize;
+        use std::os::fd::AsRawFd;
+        // SAFETY: mapping a regular file we opened read-write, shared, whole length.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        assert!(p != libc::MAP_FAILED, "mmap log");
+        Log { ptr: p as *mut AtomicU32, len: len / 4 }
+    }
+    fn at(&self, i: usize) -> &AtomicU32 {
+        assert!(i < self.len, "log index {i} out of {}", self.len);
+        // SAFETY: in bounds (checked), 4-aligned (page-aligned mapping), and the mapping lives for
+        // the whole process (never unmapped).
+        unsafe { &*self.ptr.add(i) }
+    }
+}
+
+fn fail(msg: String) -> ! {
+    eprintln!("worker {}: {msg}", std::process::id());
+    std::process::exit(1)
+}
+
+fn num(a: &[String], i: usize) -> u32 {
+    a.get(i).and_then(|v| v.parse().ok()).unwrap_or_else(|| fail(format!("argument {i} missing or not a number")))
+}
+
+fn phases(a: &[String]) {
+    let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
+    let n = num(a, 4);
+    let episodes = num(a, 5);
+    let log = Log::open(&a[6]);
+    let me = num(a, 7) as usize;
+    let b = region.barrier(&a[3], n).unwrap_or_else(|e| fail(format!("barrier: {e}")));
+    // progress[p] at p * 16 (own cache line), indices after 16 * n.
+    let base = 16 * n as usize;
+    for k in 0..episodes {
+        log.at(me * 16).store(k + 1, Ordering::SeqCst);
+        let r = b.wait().unwrap_or_else(|e| fail(format!("wait {k}: {e}")));
+        for q in 0..n as usize {
+            let p = log.at(q * 16).load(Ordering::SeqCst);
+            if p < k + 1 || p > k + 2 {
+                fail(format!("after generation {k} peer {q} is at {p}"));
+            }
+        }
+        if r.index >= n {
+            fail(format!("index {} out of range", r.index));
+        }
+        log.at(base + (k as usize) * n as usize + me).store(r.index + 1, Ordering::SeqCst);
+    }
+}
+
+fn say(s: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{s}");
+    let _ = o.flush();
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    match a.get(1).map(String::as_str) {
+        Some("phases") => phases(&a),
+        Some("member") => {
+            let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
+            let b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
+            say("ready");
+            for _ in 0..num(&a, 4) {
+                match b.wait() {
+                    Ok(r) => say(&format!("ok {} {}", r.generation, r.index)),
+                    Err(e) => say(&format!("err {e}")),
+                }
+            }
+        }
+        Some("member-until-ok") => {
+            // Waits until one wait succeeds (at most 5000 tries), printing every outcome.
+            let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
+            let b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
+            say("ready");
+            for _ in 0..5000 {
+                match b.wait_timeout(std::time::Duration::from_secs(60)) {
+                    Ok(r) => {
+                        say(&format!("ok {} {}", r.generation, r.index));
+                        return;
+                    }
+                    Err(e) => {
+                        say(&format!("err {e}"));
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            }
+            fail("no wait succeeded".into())
+        }
+        Some("join-and-hang") => {
+            let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
+            let _b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
+            say("ready");
+            std::thread::sleep(std::time::Duration::from_secs(600));
+        }
+        Some("open-barrier") => {
+            let region =
+                Region::open_or_create(&a[2], &RegionConfig::default()).unwrap_or_else(|e| fail(format!("open: {e}")));
+            let b = region.barrier(&a[3], num(&a, 4)).unwrap_or_else(|e| fail(format!("barrier: {e}")));
+            // Meet the other racers, so all of them must have found the same barrier.
+            b.wait_timeout(std::time::Duration::from_secs(60)).unwrap_or_else(|e| fail(format!("wait: {e}")));
+            say("ok");
+        }
+        _ => {
+            eprintln!("usage: muster-test-worker phases|member|join-and-hang|open-barrier ...");
+            std::process::exit(2)
+        }
+    }
+}
