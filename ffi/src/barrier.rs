@@ -1,0 +1,333 @@
+//! Barrier handles: open, close, membership, waits, abort/reset and queries.
+
+use std::ffi::{c_char, c_int};
+use std::time::Duration;
+
+use muster_shm::{Barrier, WaitResult};
+
+use crate::error::{fail, from_shm, guard, MUSTER_EINVAL, MUSTER_OK};
+use crate::region::muster_region;
+use crate::{name_arg, put};
+
+/// A handle on a named barrier in a region (opaque). Created by `muster_barrier_open`, released
+/// by `muster_barrier_close`.
+pub struct muster_barrier {
+    inner: Barrier,
+}
+
+/// Borrows a handle, or records `MUSTER_EINVAL` for NULL.
+///
+/// # Safety
+/// `p` must be NULL or a live handle.
+unsafe fn handle<'a>(p: *const muster_barrier) -> Result<&'a Barrier, c_int> {
+    if p.is_null() {
+        return Err(fail(MUSTER_EINVAL, "barrier is NULL"));
+    }
+    // SAFETY: non-NULL; the caller guarantees a live handle, used only through `&` (Barrier is
+    // Sync), so concurrent calls on one handle are sound.
+    Ok(unsafe { &(*p).inner })
+}
+
+/// Runs `f` on the barrier behind `p`, mapping errors to codes.
+///
+/// # Safety
+/// `p` must be NULL or a live handle.
+unsafe fn with(p: *const muster_barrier, f: impl FnOnce(&Barrier) -> muster_shm::Result<c_int>) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        match unsafe { handle(p) } {
+            Ok(b) => f(b).unwrap_or_else(|e| from_shm(&e)),
+            Err(code) => code,
+        }
+    })
+}
+
+fn index(r: WaitResult) -> c_int {
+    // Indices are below 32768 (the most parties a barrier can have).
+    c_int::try_from(r.index).unwrap_or(c_int::MAX)
+}
+
+/// Opens the barrier `name` in `region`, creating it if it does not exist.
+///
+/// `region`: an open region. The barrier handle keeps the region mapped: `region` may be closed
+/// before the barrier.
+/// `name`: 1 to 64 bytes of UTF-8 without control characters (e.g. `"phase 1"`).
+/// `parties`: `> 0` for a counted barrier that releases every `parties` arrivals (any handle may
+/// wait; at most 32767); `0` for a membership barrier whose parties are the enrolled handles
+/// (see `muster_barrier_enroll`).
+/// `out`: receives the new handle on success (untouched on failure).
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 32767), `MUSTER_ENAME`,
+/// `MUSTER_EMISMATCH` (the barrier exists with another kind or party count), `MUSTER_EFULL` (no
+/// free barrier slot), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: may be called concurrently with any function on the same region; racing
+/// openers of one name all get the same barrier.
+///
+/// # Safety
+/// `region` must be NULL or a live region handle; `name` NULL or NUL-terminated; `out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_open(
+    region: *mut muster_region,
+    name: *const c_char,
+    parties: u32,
+    out: *mut *mut muster_barrier,
+) -> c_int {
+    guard(|| {
+        if region.is_null() {
+            return fail(MUSTER_EINVAL, "region is NULL");
+        }
+        if out.is_null() {
+            return fail(MUSTER_EINVAL, "out is NULL");
+        }
+        // SAFETY: forwarded caller guarantee.
+        let name = match unsafe { name_arg(name, "name") } {
+            Ok(n) => n,
+            Err(code) => return code,
+        };
+        // SAFETY: non-NULL live handle (caller guarantee), used through `&` only.
+        let region = unsafe { &(*region).inner };
+        match region.barrier(name, parties) {
+            Ok(b) => {
+                let h = Box::into_raw(Box::new(muster_barrier { inner: b }));
+                // SAFETY: `out` is non-NULL and writable (caller guarantee).
+                unsafe { put(out, h) };
+                MUSTER_OK
+            }
+            Err(e) => from_shm(&e),
+        }
+    })
+}
+
+/// Closes a barrier handle. If the handle is an enrolled member it resigns first (which may
+/// complete a generation the other members are waiting for). The barrier itself lives on in the
+/// region.
+///
+/// `barrier`: the handle, or NULL (a no-op).
+///
+/// Returns: `MUSTER_OK`.
+///
+/// Thread-safety: no other call may use `barrier` concurrently or afterwards (in particular no
+/// thread may be waiting on it).
+///
+/// # Safety
+/// `barrier` must be NULL or a handle returned by libmuster and not yet closed.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_close(barrier: *mut muster_barrier) -> c_int {
+    guard(|| {
+        if !barrier.is_null() {
+            // SAFETY: the caller passes a live handle from Box::into_raw and gives up its use.
+            drop(unsafe { Box::from_raw(barrier) });
+        }
+        MUSTER_OK
+    })
+}
+
+/// Makes this handle a member: the barrier gains one party, counted from the current generation.
+/// On a membership barrier only members may wait; on a counted barrier enrolling raises the
+/// party count by one. A member whose process dies is resigned by its peers, who see
+/// `MUSTER_EPEERDIED`.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, or handle
+/// inherited across `fork`), `MUSTER_EBROKEN`/`MUSTER_EPEERDIED` (the barrier is broken; reset it
+/// first), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: do not call concurrently with another enroll/resign/wait on the same handle.
+/// Different handles may enroll concurrently. A handle cancelled by a timeout enrolls again
+/// with this function.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_enroll(barrier: *mut muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| b.enroll().map(|()| MUSTER_OK)) }
+}
+
+/// Withdraws this member: the barrier loses one party. If all other members are already waiting,
+/// this completes their generation. Afterwards a wait on a membership barrier returns
+/// `MUSTER_ECANCELLED` until the handle enrolls again.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (not a member, or a wait on
+/// this handle is in progress), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: not while a thread waits on this handle; other handles are unaffected.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_resign(barrier: *mut muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| b.resign().map(|()| MUSTER_OK)) }
+}
+
+/// Arrives at the barrier and blocks until the generation completes (all parties arrived).
+///
+/// Memory ordering: everything any participant did before arriving happens-before everything
+/// every participant does after its wait returns, in every process.
+///
+/// Returns: the arrival index (>= 0), distinct per waiter within a generation; exactly one waiter
+/// per generation gets 0 (the leader). Errors: `MUSTER_EINVAL` (NULL), `MUSTER_EBROKEN` (aborted,
+/// reset during the wait, a non-member timed out, or already broken), `MUSTER_EPEERDIED` (a
+/// member process died; see `muster_last_peer_pid`), `MUSTER_ECANCELLED` (this member was
+/// resigned by a timeout or `muster_barrier_resign`), `MUSTER_EMISUSE` (a non-member waiting on a
+/// membership barrier, or a second concurrent wait on one member handle), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: on a counted barrier, any number of threads may wait on one handle at once
+/// (each arrival counts). A member handle stands for one party: one thread waits on it at a
+/// time. Signals do not interrupt the wait; use `muster_barrier_wait_timeout` to stay responsive.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_wait(barrier: *mut muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| b.wait().map(index)) }
+}
+
+/// `muster_barrier_wait` with a timeout.
+///
+/// `timeout_ns`: the longest wait in nanoseconds, measured on `CLOCK_MONOTONIC`; `UINT64_MAX`
+/// waits forever; 0 succeeds only if this arrival completes the generation.
+///
+/// Returns: as `muster_barrier_wait`, plus `MUSTER_ETIMEDOUT` when the time runs out before the
+/// generation completes. The arrival is then withdrawn: a member is resigned (later waits return
+/// `MUSTER_ECANCELLED` until it enrolls again); a non-member breaks the barrier for everyone
+/// waiting (they get `MUSTER_EBROKEN`) until `muster_barrier_reset`. If the generation completes
+/// while the timeout is being handled, the wait succeeds instead.
+///
+/// Thread-safety: as `muster_barrier_wait`.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_wait_timeout(barrier: *mut muster_barrier, timeout_ns: u64) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        with(barrier, |b| {
+            if timeout_ns == u64::MAX {
+                b.wait().map(index)
+            } else {
+                b.wait_timeout(Duration::from_nanos(timeout_ns)).map(index)
+            }
+        })
+    }
+}
+
+/// Breaks the barrier: every waiter returns `MUSTER_EBROKEN`, and so does every later wait until
+/// `muster_barrier_reset`. Breaking a broken barrier is a no-op.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: may be called from any thread and process at any time, also while others wait
+/// on the same handle.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_abort(barrier: *mut muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| b.abort().map(|()| MUSTER_OK)) }
+}
+
+/// Starts a fresh, unbroken generation: whoever is waiting now returns `MUSTER_EBROKEN`; later
+/// arrivals meet in the new generation. Members stay members.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: may be called from any thread and process at any time, also while others wait
+/// on the same handle; make sure the waiters of the old generation have left before you rely on
+/// the new one being complete.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_reset(barrier: *mut muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| b.reset().map(|()| MUSTER_OK)) }
+}
+
+/// The number of parties the current generation waits for: the fixed count of a counted
+/// barrier (plus enrolled handles), or the number of members of a membership barrier.
+///
+/// Returns: the count (>= 0); `MUSTER_EINVAL` (NULL).
+///
+/// Thread-safety: may be called from any thread at any time; the value is a snapshot.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_parties(barrier: *const muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| Ok(c_int::try_from(b.parties()).unwrap_or(c_int::MAX))) }
+}
+
+/// The number of arrivals in the current generation (those now waiting).
+///
+/// Returns: the count (>= 0); `MUSTER_EINVAL` (NULL).
+///
+/// Thread-safety: may be called from any thread at any time; the value is a snapshot.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_waiting(barrier: *const muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| Ok(c_int::try_from(b.waiting()).unwrap_or(c_int::MAX))) }
+}
+
+/// Whether the barrier is broken (by abort, a non-member timeout or a dead member) and not yet
+/// reset.
+///
+/// Returns: 1 if broken, 0 if not; `MUSTER_EINVAL` (NULL).
+///
+/// Thread-safety: may be called from any thread at any time; the value is a snapshot.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_broken(barrier: *const muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| Ok(c_int::from(b.is_broken()))) }
+}
+
+/// Whether this handle is an enrolled member.
+///
+/// Returns: 1 if it is, 0 if not (never enrolled, resigned, or cancelled by a timeout);
+/// `MUSTER_EINVAL` (NULL).
+///
+/// Thread-safety: may be called from any thread at any time.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_is_member(barrier: *const muster_barrier) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(barrier, |b| Ok(c_int::from(b.is_member()))) }
+}
+
+/// The barrier's current generation: the number of completed or reset generations, wrapping at
+/// 2^32.
+///
+/// `out`: receives the generation on success (untouched on failure).
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `barrier` or `out`).
+///
+/// Thread-safety: may be called from any thread at any time; the value is a snapshot.
+///
+/// # Safety
+/// `barrier` must be NULL or a live handle; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn muster_barrier_generation(barrier: *const muster_barrier, out: *mut u64) -> c_int {
+    if out.is_null() {
+        return guard(|| fail(MUSTER_EINVAL, "out is NULL"));
+    }
+    // SAFETY: forwarded caller guarantees; `out` is non-NULL and writable.
+    unsafe {
+        with(barrier, |b| {
+            put(out, b.generation());
+            Ok(MUSTER_OK)
+        })
+    }
+}

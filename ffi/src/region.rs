@@ -1,0 +1,328 @@
+//! Region handles: create, open, close, unlink.
+
+use std::ffi::{c_char, c_int};
+use std::mem::size_of;
+
+use muster_shm::{Region, RegionConfig};
+
+use crate::error::{fail, from_shm, guard, MUSTER_EINVAL, MUSTER_OK};
+use crate::{name_arg, put};
+
+/// An open shared-memory region (opaque). Created by `muster_region_create`,
+/// `muster_region_open` or `muster_region_open_or_create`; released by `muster_region_close`.
+pub struct muster_region {
+    pub(crate) inner: Region,
+}
+
+/// Capacities and permissions of a new region.
+///
+/// Initialise it with `muster_region_config_init` (which sets `size` and the defaults), then
+/// change the fields you need. A field left 0 takes its default. Passing NULL instead of a config
+/// means "all defaults".
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct muster_region_config {
+    /// `sizeof(muster_region_config)` as compiled into the caller; set by
+    /// `muster_region_config_init`. Lets later versions of the library add fields.
+    pub size: u32,
+    /// Most barriers the region can hold, 1..=65536 (0: default 1024).
+    pub max_barriers: u32,
+    /// Most processes attached to the region at once, 1..=4096 (0: default 256).
+    pub max_processes: u32,
+    /// Permission bits of the region file, e.g. `0600` or `0660`; must include `0600`
+    /// (0: default `0600`). The umask does not apply.
+    pub mode: u32,
+    /// Reserved for later versions; must be zero.
+    pub reserved: [u32; 12],
+}
+
+/// Size of the fields every version of `muster_region_config` has.
+const CONFIG_V1_SIZE: usize = 16;
+/// Larger sizes are certainly garbage.
+const CONFIG_MAX_SIZE: usize = 4096;
+
+impl muster_region_config {
+    fn defaults() -> muster_region_config {
+        let d = RegionConfig::default();
+        muster_region_config {
+            size: size_of::<muster_region_config>() as u32,
+            max_barriers: d.max_barriers,
+            max_processes: d.max_processes,
+            mode: d.mode,
+            reserved: [0; 12],
+        }
+    }
+}
+
+/// Reads a caller's config (NULL: defaults), honouring its `size`.
+///
+/// # Safety
+/// `config` must be NULL or point to `config->size` readable bytes.
+unsafe fn read_config(config: *const muster_region_config) -> Result<RegionConfig, c_int> {
+    let mut c = RegionConfig::default();
+    if config.is_null() {
+        return Ok(c);
+    }
+    // SAFETY: the caller guarantees at least the `size` field is readable; read_unaligned has no
+    // alignment requirement.
+    let size = unsafe { config.cast::<u32>().read_unaligned() } as usize;
+    if !(CONFIG_V1_SIZE..=CONFIG_MAX_SIZE).contains(&size) {
+        return Err(fail(MUSTER_EINVAL, format_args!("config->size is {size}; use muster_region_config_init")));
+    }
+    let ours = size_of::<muster_region_config>();
+    let mut local = [0u8; size_of::<muster_region_config>()];
+    // SAFETY: the caller guarantees `size` readable bytes; we copy min(size, ours) of them into a
+    // local buffer of `ours` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(config.cast::<u8>(), local.as_mut_ptr(), size.min(ours)) };
+    if size > ours {
+        // SAFETY: bytes [ours, size) are readable (the caller's struct is `size` bytes long).
+        let tail = unsafe { std::slice::from_raw_parts(config.cast::<u8>().add(ours), size - ours) };
+        if tail.iter().any(|b| *b != 0) {
+            return Err(fail(MUSTER_EINVAL, "config has fields this library does not know; they must be zero"));
+        }
+    }
+    let word = |i: usize| u32::from_ne_bytes([local[4 * i], local[4 * i + 1], local[4 * i + 2], local[4 * i + 3]]);
+    if (4..ours / 4).any(|i| word(i) != 0) {
+        return Err(fail(MUSTER_EINVAL, "config->reserved must be zero"));
+    }
+    let pick = |v: u32, d: u32| if v == 0 { d } else { v };
+    c.max_barriers = pick(word(1), c.max_barriers);
+    c.max_processes = pick(word(2), c.max_processes);
+    c.mode = pick(word(3), c.mode);
+    Ok(c)
+}
+
+/// Fills `config` with the defaults and sets `config->size`.
+///
+/// `config`: the struct to initialise.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` if `config` is NULL.
+///
+/// Thread-safety: may be called from any thread.
+///
+/// # Safety
+/// `config` must be NULL or point to a writable `muster_region_config`.
+#[no_mangle]
+pub unsafe extern "C" fn muster_region_config_init(config: *mut muster_region_config) -> c_int {
+    guard(|| {
+        if config.is_null() {
+            return fail(MUSTER_EINVAL, "config is NULL");
+        }
+        // SAFETY: non-NULL; the caller guarantees it points to a writable config.
+        unsafe { put(config, muster_region_config::defaults()) };
+        MUSTER_OK
+    })
+}
+
+/// The common body of create/open/open_or_create.
+///
+/// # Safety
+/// `name` must be NULL or NUL-terminated; `out` must be NULL or writable.
+unsafe fn open_with(
+    name: *const c_char,
+    out: *mut *mut muster_region,
+    f: impl FnOnce(&str) -> muster_shm::Result<Region>,
+) -> c_int {
+    if out.is_null() {
+        return fail(MUSTER_EINVAL, "out is NULL");
+    }
+    // SAFETY: forwarded caller guarantee.
+    let name = match unsafe { name_arg(name, "name") } {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    match f(name) {
+        Ok(region) => {
+            let handle = Box::into_raw(Box::new(muster_region { inner: region }));
+            // SAFETY: `out` is non-NULL and writable (caller guarantee).
+            unsafe { put(out, handle) };
+            MUSTER_OK
+        }
+        Err(e) => from_shm(&e),
+    }
+}
+
+/// Creates the region `name` and opens it.
+///
+/// The region is a file `/dev/shm/<name>` (plus a sidecar `/dev/shm/.<name>.muster-lock`). It is
+/// fully initialised before it becomes visible, so concurrent openers never see half a region,
+/// and of several racing creators exactly one succeeds.
+///
+/// `name`: 1 to 64 bytes of `[A-Za-z0-9._-]`, not starting with `.`.
+/// `config`: capacities and mode, or NULL for the defaults (see `muster_region_config`).
+/// `out`: receives the new handle on success (untouched on failure).
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `name` or `out`, bad config), `MUSTER_ENAME`,
+/// `MUSTER_EEXIST` (the region exists), `MUSTER_EPERM`, `MUSTER_ENOMEM` (`/dev/shm` is full),
+/// `MUSTER_EFULL`, `MUSTER_EIO`.
+///
+/// Thread-safety: may be called from any thread, concurrently with any other function.
+///
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string; `config` must be NULL or point to
+/// `config->size` readable bytes; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn muster_region_create(
+    name: *const c_char,
+    config: *const muster_region_config,
+    out: *mut *mut muster_region,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        let cfg = match unsafe { read_config(config) } {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        // SAFETY: forwarded caller guarantees.
+        unsafe { open_with(name, out, |n| Region::create(n, &cfg)) }
+    })
+}
+
+/// Opens the existing region `name`, validating its header (magic, layout version, sizes) before
+/// using it.
+///
+/// `name`: the region's name (rules as for `muster_region_create`).
+/// `out`: receives the new handle on success (untouched on failure).
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument), `MUSTER_ENAME`, `MUSTER_ENOENT` (no such
+/// region), `MUSTER_ECORRUPT` (not a Muster region, truncated or inconsistent),
+/// `MUSTER_EVERSION` (created by an incompatible libmuster), `MUSTER_EPERM`,
+/// `MUSTER_EFULL` (process table full), `MUSTER_ENOMEM`, `MUSTER_EIO`.
+///
+/// Thread-safety: may be called from any thread, concurrently with any other function. Several
+/// handles to one region in one process are allowed (each takes a process-table slot).
+///
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn muster_region_open(name: *const c_char, out: *mut *mut muster_region) -> c_int {
+    // SAFETY: forwarded caller guarantees.
+    guard(|| unsafe { open_with(name, out, Region::open) })
+}
+
+/// Opens the region `name`, creating it with `config` if it does not exist. Racing callers all
+/// end up with the same region.
+///
+/// Arguments, returns and thread-safety as for `muster_region_create` and `muster_region_open`
+/// (never `MUSTER_EEXIST`).
+///
+/// # Safety
+/// As for `muster_region_create`.
+#[no_mangle]
+pub unsafe extern "C" fn muster_region_open_or_create(
+    name: *const c_char,
+    config: *const muster_region_config,
+    out: *mut *mut muster_region,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        let cfg = match unsafe { read_config(config) } {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        // SAFETY: forwarded caller guarantees.
+        unsafe { open_with(name, out, |n| Region::open_or_create(n, &cfg)) }
+    })
+}
+
+/// Closes a region handle.
+///
+/// Barrier handles opened from it stay valid (they keep the mapping alive); the process detaches
+/// from the region when its last handle and barrier are closed. The region itself persists until
+/// `muster_region_unlink`.
+///
+/// `region`: the handle, or NULL (a no-op).
+///
+/// Returns: `MUSTER_OK`.
+///
+/// Thread-safety: no other call may use `region` concurrently or afterwards.
+///
+/// # Safety
+/// `region` must be NULL or a handle returned by libmuster and not yet closed.
+#[no_mangle]
+pub unsafe extern "C" fn muster_region_close(region: *mut muster_region) -> c_int {
+    guard(|| {
+        if !region.is_null() {
+            // SAFETY: the caller passes a live handle from Box::into_raw and gives up its use.
+            drop(unsafe { Box::from_raw(region) });
+        }
+        MUSTER_OK
+    })
+}
+
+/// Removes the region's name (and its sidecar file). Processes that have it open keep working
+/// on it; a later `muster_region_create` of the same name makes a new, separate region.
+///
+/// `name`: the region's name.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_ENAME`, `MUSTER_ENOENT`, `MUSTER_EPERM`,
+/// `MUSTER_EIO`.
+///
+/// Thread-safety: may be called from any thread, concurrently with any other function.
+///
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn muster_region_unlink(name: *const c_char) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded caller guarantee.
+        let name = match unsafe { name_arg(name, "name") } {
+            Ok(n) => n,
+            Err(code) => return code,
+        };
+        match Region::unlink(name) {
+            Ok(()) => MUSTER_OK,
+            Err(e) => from_shm(&e),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_layout() {
+        assert_eq!(size_of::<muster_region_config>(), 64);
+        assert_eq!(std::mem::offset_of!(muster_region_config, reserved), CONFIG_V1_SIZE);
+    }
+
+    #[test]
+    fn config_reading() {
+        let mut c = muster_region_config::defaults();
+        // SAFETY: valid pointer to a full config.
+        let r = unsafe { read_config(&c) }.unwrap();
+        assert_eq!(r, RegionConfig::default());
+        c.max_barriers = 7;
+        c.mode = 0;
+        // SAFETY: as above.
+        let r = unsafe { read_config(&c) }.unwrap();
+        assert_eq!((r.max_barriers, r.mode), (7, RegionConfig::default().mode));
+        c.reserved[3] = 1;
+        // SAFETY: as above.
+        assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL));
+        c.reserved[3] = 0;
+        c.size = 3;
+        // SAFETY: as above.
+        assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL));
+        // A future, larger struct with zero tail is accepted; a non-zero tail is not.
+        #[repr(C)]
+        struct Bigger {
+            base: muster_region_config,
+            extra: u32,
+        }
+        let mut b = Bigger { base: muster_region_config::defaults(), extra: 0 };
+        b.base.size = size_of::<Bigger>() as u32;
+        // SAFETY: the pointer covers all of `b`, which is `size` bytes long.
+        assert!(unsafe { read_config(std::ptr::from_ref(&b).cast()) }.is_ok());
+        b.extra = 5;
+        // SAFETY: as above.
+        assert_eq!(unsafe { read_config(std::ptr::from_ref(&b).cast()) }, Err(MUSTER_EINVAL));
+        // A smaller (v1-only) struct reads only its fields.
+        let mut small = muster_region_config::defaults();
+        small.size = CONFIG_V1_SIZE as u32;
+        small.reserved[0] = 9; // outside the declared size: ignored
+                               // SAFETY: the full struct is readable.
+        assert!(unsafe { read_config(&small) }.is_ok());
+    }
+}

@@ -1,0 +1,368 @@
+//! The C ABI from the outside: builds libmuster in release mode, installs it into a temporary
+//! prefix with `scripts/install.sh`, and runs real clients against the *installed* header and
+//! library: the C programs in `tests/c/` (compiled with `cc -std=c99 -pedantic -Werror`, linked
+//! through pkg-config, dynamically and statically), the header as C++, and the Python ctypes
+//! module in `tests/python/`. Every child runs under a watchdog: it is killed (with its whole
+//! process group) and the test fails after `LIMIT`.
+//!
+//! Needs `cc` and `sh`; the C++ and Python clients are skipped (with a message) when `c++` or
+//! `python3` is missing.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The most any client program may take.
+const LIMIT: Duration = Duration::from_secs(120);
+/// The release build plus install (a cold build of the workspace).
+const BUILD_LIMIT: Duration = Duration::from_secs(1200);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Install {
+    prefix: PathBuf,
+    bin: PathBuf,
+}
+
+impl Install {
+    fn lib(&self) -> PathBuf {
+        self.prefix.join("lib")
+    }
+    fn pkg_config_path(&self) -> PathBuf {
+        self.lib().join("pkgconfig")
+    }
+}
+
+struct Output {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `cmd` in its own process group; kills the group and panics after `limit`.
+fn run(cmd: &mut Command, limit: Duration, what: &str) -> Output {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            // SAFETY: plain syscall; `-pid` names the process group the child leads (process_group(0)).
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Grandchildren still holding the pipes are in the same group; make sure they are gone.
+    // SAFETY: as above; the group may already be empty (ESRCH is fine).
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    match status {
+        Some(status) => Output { status, stdout, stderr },
+        None => panic!("{what}: killed after {limit:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"),
+    }
+}
+
+/// Like `run`, and panics unless the command succeeded.
+fn run_ok(cmd: &mut Command, limit: Duration, what: &str) -> Output {
+    let o = run(cmd, limit, what);
+    assert!(o.status.success(), "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}", o.status, o.stdout, o.stderr);
+    o
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+/// Removes the install directories of earlier runs whose test process is gone.
+fn remove_stale_runs(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("ffi-clients-")).and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Builds and installs libmuster once per test process.
+fn installed() -> &'static Install {
+    static INSTALL: OnceLock<Result<Install, String>> = OnceLock::new();
+    let r = INSTALL.get_or_init(|| {
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_runs(&tmp);
+        let base = tmp.join(format!("ffi-clients-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let prefix = base.join("prefix");
+        let bin = base.join("bin");
+        std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+        // A target directory of its own: the outer `cargo test` may hold the lock on its own.
+        let target = tmp.join("ffi-clients-target");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let result = std::panic::catch_unwind(|| {
+            run_ok(
+                Command::new("sh")
+                    .arg(root().join("scripts/install.sh"))
+                    .arg(&prefix)
+                    .env("CARGO", &cargo)
+                    .env("CARGO_TARGET_DIR", &target)
+                    .current_dir(root()),
+                BUILD_LIMIT,
+                "scripts/install.sh",
+            )
+        });
+        match result {
+            Ok(_) => Ok(Install { prefix, bin }),
+            Err(e) => {
+                Err(e.downcast_ref::<String>().cloned().unwrap_or_else(|| "scripts/install.sh panicked".to_owned()))
+            }
+        }
+    });
+    match r {
+        Ok(i) => i,
+        Err(e) => panic!("installing libmuster failed:\n{e}"),
+    }
+}
+
+/// `pkg-config --cflags --libs muster` against the installed `.pc` file (split into words).
+fn pkg_config(inst: &Install, args: &[&str]) -> Vec<String> {
+    let o = run_ok(
+        Command::new("pkg-config").args(args).arg("muster").env("PKG_CONFIG_PATH", inst.pkg_config_path()),
+        LIMIT,
+        "pkg-config",
+    );
+    o.stdout.split_whitespace().map(str::to_owned).collect()
+}
+
+fn compile_flags(inst: &Install) -> (Vec<String>, Vec<String>) {
+    if have("pkg-config") {
+        (pkg_config(inst, &["--cflags"]), pkg_config(inst, &["--libs"]))
+    } else {
+        eprintln!("pkg-config not found: using explicit -I/-L flags");
+        (
+            vec![format!("-I{}", inst.prefix.join("include").display())],
+            vec![format!("-L{}", inst.lib().display()), "-lmuster".to_owned()],
+        )
+    }
+}
+
+/// Compiles `tests/c/<src>` with `compiler` and `std`, linked dynamically (with an rpath to the
+/// prefix) or statically against `libmuster.a`; returns the executable.
+fn compile(inst: &Install, compiler: &str, std_flag: &str, src: &str, out: &str, static_link: bool) -> PathBuf {
+    let (cflags, libs) = compile_flags(inst);
+    let exe = inst.bin.join(out);
+    let mut cmd = Command::new(compiler);
+    cmd.args([std_flag, "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"])
+        .arg(format!("-DEXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION")))
+        .args(&cflags)
+        .arg(root().join("tests/c").join(src))
+        .arg("-o")
+        .arg(&exe);
+    if static_link {
+        // The archive itself, then what a Rust staticlib needs (the .pc file's Libs.private).
+        cmd.arg(inst.lib().join("libmuster.a"));
+        let private = if have("pkg-config") {
+            pkg_config(inst, &["--static", "--libs"])
+        } else {
+            ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"].map(str::to_owned).to_vec()
+        };
+        cmd.args(private.iter().filter(|f| !f.starts_with("-L") && *f != "-lmuster"));
+    } else {
+        cmd.args(&libs).arg(format!("-Wl,-rpath,{}", inst.lib().display()));
+    }
+    run_ok(&mut cmd, LIMIT, &format!("compiling {src}"));
+    exe
+}
+
+fn run_client(exe: &Path, args: &[&str]) -> Output {
+    let what = format!("{} {}", exe.display(), args.join(" "));
+    let o = run_ok(Command::new(exe).args(args), LIMIT, &what);
+    eprint!("{}", o.stdout);
+    o
+}
+
+#[test]
+fn installed_layout_soname_and_pkg_config() {
+    let inst = installed();
+    for f in
+        ["include/muster.h", "lib/libmuster.a", "lib/libmuster.so", "lib/libmuster.so.0", "lib/pkgconfig/muster.pc"]
+    {
+        assert!(inst.prefix.join(f).exists(), "{f} not installed");
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(inst.lib().join(format!("libmuster.so.{version}")).exists());
+    assert_eq!(
+        std::fs::read(inst.prefix.join("include/muster.h")).unwrap(),
+        std::fs::read(root().join("include/muster.h")).unwrap()
+    );
+    if have("readelf") {
+        let o = run_ok(Command::new("readelf").arg("-d").arg(inst.lib().join("libmuster.so")), LIMIT, "readelf");
+        assert!(o.stdout.contains("Library soname: [libmuster.so.0]"), "SONAME missing:\n{}", o.stdout);
+    }
+    if have("pkg-config") {
+        assert_eq!(pkg_config(inst, &["--modversion"]), [version]);
+    }
+}
+
+#[test]
+fn only_muster_symbols_are_exported() {
+    let inst = installed();
+    let o = run_ok(
+        Command::new("nm").args(["-D", "--defined-only"]).arg(inst.lib().join("libmuster.so")),
+        LIMIT,
+        "nm -D --defined-only",
+    );
+    let names: Vec<&str> = o.stdout.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    let stray: Vec<&&str> = names.iter().filter(|n| !n.starts_with("muster_")).collect();
+    assert!(stray.is_empty(), "non-muster symbols exported: {stray:?}");
+    let required = [
+        "muster_region_create",
+        "muster_region_open",
+        "muster_region_open_or_create",
+        "muster_region_close",
+        "muster_region_unlink",
+        "muster_region_config_init",
+        "muster_barrier_open",
+        "muster_barrier_close",
+        "muster_barrier_enroll",
+        "muster_barrier_resign",
+        "muster_barrier_wait",
+        "muster_barrier_wait_timeout",
+        "muster_barrier_abort",
+        "muster_barrier_reset",
+        "muster_barrier_parties",
+        "muster_barrier_waiting",
+        "muster_barrier_broken",
+        "muster_barrier_is_member",
+        "muster_barrier_generation",
+        "muster_strerror",
+        "muster_version",
+        "muster_last_error_message",
+        "muster_last_peer_pid",
+    ];
+    for r in required {
+        assert!(names.contains(&r), "{r} is not exported");
+    }
+    // Everything exported is declared in the header.
+    let header = std::fs::read_to_string(root().join("include/muster.h")).unwrap();
+    for n in &names {
+        assert!(header.contains(&format!(" {n}(")) || header.contains(&format!("*{n}(")), "{n} is not in muster.h");
+    }
+}
+
+#[test]
+fn header_compiles_as_cxx() {
+    if !have("c++") {
+        eprintln!("SKIPPED: no c++ compiler");
+        return;
+    }
+    let inst = installed();
+    let exe = compile(inst, "c++", "-std=c++11", "header_cxx.cpp", "header_cxx", false);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_error_paths() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "errors.c", "errors", false);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_error_paths_static_link() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "errors.c", "errors_static", true);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_timeouts() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "timeouts.c", "timeouts", false);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_abort_reset_and_peer_death() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "abort_reset.c", "abort_reset", false);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_phases_counted_8_processes() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "phase.c", "phase_counted", false);
+    run_client(&exe, &["counted", "8", "10000"]);
+}
+
+#[test]
+fn c_phases_membership_8_processes() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "phase.c", "phase_member", false);
+    run_client(&exe, &["member", "8", "10000"]);
+}
+
+#[test]
+fn python_client() {
+    let python = ["python3", "python"].into_iter().find(|p| have(p));
+    let Some(python) = python else {
+        eprintln!("SKIPPED: no python3");
+        return;
+    };
+    let inst = installed();
+    let o = run_ok(
+        Command::new(python)
+            .args(["-m", "unittest", "discover", "-v", "-s"])
+            .arg(root().join("tests/python"))
+            .env("MUSTER_LIB", inst.lib().join("libmuster.so.0"))
+            .env("MUSTER_EXPECTED_VERSION", env!("CARGO_PKG_VERSION"))
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        LIMIT,
+        "python tests/python",
+    );
+    eprint!("{}", o.stderr);
+    assert!(o.stderr.contains("\nOK"), "unexpected unittest output:\n{}", o.stderr);
+}
+
+#[test]
+fn checked_in_header_is_current() {
+    // CI runs scripts/check-header.sh itself; here it runs when the pinned cbindgen is installed.
+    let pinned = std::fs::read_to_string(root().join("scripts/check-header.sh"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("CBINDGEN_VERSION=").map(str::to_owned))
+        .expect("CBINDGEN_VERSION in scripts/check-header.sh");
+    let found = Command::new("cbindgen")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if !found.as_deref().is_some_and(|v| v.split_whitespace().nth(1) == Some(pinned.as_str())) {
+        eprintln!("SKIPPED: cbindgen {pinned} not installed (found {found:?})");
+        return;
+    }
+    run_ok(Command::new("sh").arg(root().join("scripts/check-header.sh")), LIMIT, "scripts/check-header.sh");
+}
