@@ -147,7 +147,8 @@
 /**
  * The call breaks the API's rules: enrolling twice, resigning a non-member, waiting on a
  * membership barrier as a non-member, a second concurrent wait on one member handle, resigning
- * while that handle waits, enrolling with a handle inherited across `fork`.
+ * while that handle waits, using a region or barrier handle inherited across `fork` (open the
+ * region again in the child).
  */
 #define MUSTER_EMISUSE -13
 
@@ -434,8 +435,8 @@ int muster_barrier_close(struct muster_barrier *barrier);
  * `MUSTER_EPEERDIED`.
  *
  * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, or handle
- * inherited across `fork`), `MUSTER_EBROKEN`/`MUSTER_EPEERDIED` (the barrier is broken; reset it
- * first), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`.
+ * inherited across `fork`), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`. Enrolling in a
+ * broken barrier is allowed; the new member's waits fail until someone resets it.
  *
  * Thread-safety: do not call concurrently with another enroll/resign/wait on the same handle.
  * Different handles may enroll concurrently. A handle cancelled by a timeout enrolls again

@@ -341,3 +341,12 @@ fn malformed_region_files_give_specific_errors() {
     std::os::unix::fs::symlink(format!("/dev/shm/{}", good.0), format!("/dev/shm/{}", name.0)).unwrap();
     assert!(matches!(Region::open(&name.0), Err(Error::InvalidName(_))), "symlink");
 }
+
+#[test]
+fn handles_inherited_across_fork_refuse_to_act() {
+    let (name, _r) = region("fork");
+    let mut w = worker(&["fork-misuse", &name.0, "g"]);
+    let lines = Lines::of(&mut w);
+    assert_eq!(lines.next_line(WATCHDOG), "ok");
+    assert!(wait_bounded(&mut w, WATCHDOG));
+}

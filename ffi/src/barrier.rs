@@ -130,8 +130,8 @@ pub unsafe extern "C" fn muster_barrier_close(barrier: *mut muster_barrier) -> c
 /// `MUSTER_EPEERDIED`.
 ///
 /// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, or handle
-/// inherited across `fork`), `MUSTER_EBROKEN`/`MUSTER_EPEERDIED` (the barrier is broken; reset it
-/// first), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`.
+/// inherited across `fork`), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`. Enrolling in a
+/// broken barrier is allowed; the new member's waits fail until someone resets it.
 ///
 /// Thread-safety: do not call concurrently with another enroll/resign/wait on the same handle.
 /// Different handles may enroll concurrently. A handle cancelled by a timeout enrolls again

@@ -40,7 +40,8 @@ pub const MUSTER_EVERSION: c_int = -11;
 pub const MUSTER_ECORRUPT: c_int = -12;
 /// The call breaks the API's rules: enrolling twice, resigning a non-member, waiting on a
 /// membership barrier as a non-member, a second concurrent wait on one member handle, resigning
-/// while that handle waits, enrolling with a handle inherited across `fork`.
+/// while that handle waits, using a region or barrier handle inherited across `fork` (open the
+/// region again in the child).
 pub const MUSTER_EMISUSE: c_int = -13;
 /// The region file exists but this user may not open it.
 pub const MUSTER_EPERM: c_int = -14;

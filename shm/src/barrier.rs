@@ -87,6 +87,9 @@ impl Region {
         if parties > MAX_PARTIES {
             return Err(Error::InvalidArgument("parties must be at most 32767"));
         }
+        if !self.inner.token_alive_here() {
+            return Err(Error::Misuse("region handle used in a forked child; open the region again"));
+        }
         let kind = if parties == 0 { MEMBERSHIP } else { parties };
         let found = self.inner.find_or_create(name, kind, parties)?;
         if found.kind != kind {
@@ -179,6 +182,7 @@ impl Barrier {
     /// Withdraws this member (Grinder `cancel`, JCSP `resign`). If everyone else is waiting, this
     /// completes their generation.
     pub fn resign(&self) -> Result<()> {
+        self.check_process()?;
         if self.state.load(Ordering::Acquire) != MEMBER {
             return Err(Error::Misuse("handle is not enrolled"));
         }
@@ -216,6 +220,7 @@ impl Barrier {
     }
 
     fn wait_deadline(&self, deadline_ns: Option<u64>) -> Result<WaitResult> {
+        self.check_process()?;
         let member = match self.state.load(Ordering::Acquire) {
             MEMBER => true,
             CANCELLED => return Err(Error::Cancelled),
@@ -270,6 +275,7 @@ impl Barrier {
     /// Breaks the barrier: everyone waiting, and every later arrival until `reset`, gets
     /// [`Error::Broken`].
     pub fn abort(&self) -> Result<()> {
+        self.check_process()?;
         self.cell()?.abort(&self.region.parker);
         Ok(())
     }
@@ -277,6 +283,7 @@ impl Barrier {
     /// Starts a fresh generation: whoever is waiting now gets [`Error::Broken`]; later arrivals
     /// meet in the new generation. Clears a broken state.
     pub fn reset(&self) -> Result<()> {
+        self.check_process()?;
         self.cell()?.reset(&self.region.parker);
         Ok(())
     }

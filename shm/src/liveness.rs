@@ -14,14 +14,18 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, IntoRawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Once;
 
 const MAX_TOKENS: usize = 256;
 static TOKEN_FDS: [AtomicI32; MAX_TOKENS] = [const { AtomicI32::new(-1) }; MAX_TOKENS];
 static ATFORK: Once = Once::new();
+/// Bumped in every forked child, so a token can tell cheaply (one load, no `getpid`) whether it is
+/// used by the process that took it.
+static FORKS: AtomicU32 = AtomicU32::new(0);
 
 extern "C" fn close_tokens_in_child() {
+    FORKS.fetch_add(1, Ordering::SeqCst);
     for slot in &TOKEN_FDS {
         let fd = slot.swap(-1, Ordering::SeqCst);
         if fd >= 0 {
@@ -55,7 +59,7 @@ fn lock_op(fd: i32, cmd: libc::c_int, ty: libc::c_short, byte: u32) -> io::Resul
 pub struct Token {
     slot: usize, // index into TOKEN_FDS, or MAX_TOKENS when not registered for atfork
     fd: i32,
-    owner_pid: u32,
+    forks: u32,
 }
 
 impl Token {
@@ -87,12 +91,13 @@ impl Token {
             .iter()
             .position(|s| s.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
             .unwrap_or(MAX_TOKENS);
-        Token { slot, fd, owner_pid: std::process::id() }
+        Token { slot, fd, forks: FORKS.load(Ordering::SeqCst) }
     }
 
     /// Whether this token still belongs to the calling process (false in a forked child).
+    #[inline]
     pub fn held_by_caller(&self) -> bool {
-        self.owner_pid == std::process::id()
+        self.forks == FORKS.load(Ordering::Relaxed)
     }
 }
 

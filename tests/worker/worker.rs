@@ -122,6 +122,33 @@ fn main() {
             }
             fail("no wait succeeded".into())
         }
+        Some("fork-misuse") => {
+            // A handle inherited across fork() must refuse to act for the child.
+            let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
+            let b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
+            // SAFETY: this process is single-threaded here; the child only calls our API and exits.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                let ok = matches!(b.wait(), Err(muster::Error::Misuse(_)))
+                    && matches!(region.barrier("other", 2), Err(muster::Error::Misuse(_)))
+                    && matches!(b.resign(), Err(muster::Error::Misuse(_)))
+                    && matches!(b.abort(), Err(muster::Error::Misuse(_)))
+                    && Region::open(&a[2]).and_then(|r| r.barrier("other", 1)?.wait()).is_ok();
+                std::mem::forget(b);
+                std::mem::forget(region);
+                // SAFETY: leave the child without running the parent's destructors or atexit hooks.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+                fail("forked child did not see Misuse".into());
+            }
+            // The parent is still a live member: alone, it passes its own barrier.
+            b.wait().unwrap_or_else(|e| fail(format!("parent wait after fork: {e}")));
+            say("ok");
+        }
         Some("join-and-hang") => {
             let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
             let _b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
