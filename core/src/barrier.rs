@@ -28,7 +28,7 @@
 //! after it returns from the wait (release sequence through the CAS chain).
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
-use crate::wait::{notify_all, wait_until, Parker, Poll, WaitPolicy};
+use crate::wait::{notify_sleepers as notify_all, wait_for, Parker, Poll, WaitPolicy};
 
 /// Most parties a barrier can have (15 bits of the state word).
 pub const MAX_PARTIES: u32 = (1 << 15) - 1;
@@ -246,7 +246,17 @@ impl BarrierCell {
 
     /// Where the generation of `ticket` stands now.
     pub fn outcome(&self, ticket: &Ticket) -> Poll<Result<(), BreakReason>> {
-        let s = State::decode(self.word.load(Ordering::Acquire));
+        self.outcome_of(ticket, self.word.load(Ordering::Acquire))
+    }
+
+    /// Like [`BarrierCell::outcome`], but reads the word with an RMW, which always observes the
+    /// latest state (the sleeper's side of the eventcount; see `wait.rs`).
+    fn outcome_strong(&self, ticket: &Ticket) -> Poll<Result<(), BreakReason>> {
+        self.outcome_of(ticket, self.word.fetch_add(0, Ordering::AcqRel))
+    }
+
+    fn outcome_of(&self, ticket: &Ticket, w: u64) -> Poll<Result<(), BreakReason>> {
+        let s = State::decode(w);
         let ahead = s.generation.wrapping_sub(ticket.generation);
         match ahead {
             0 if s.broken => Poll::Ready(Err(self.break_reason())),
@@ -277,7 +287,8 @@ impl BarrierCell {
         if ticket.released {
             return Ok(());
         }
-        match wait_until(parker, policy, &self.seq, ticket.parties, deadline_ns, || self.outcome(ticket), idle) {
+        let check = |strong: bool| if strong { self.outcome_strong(ticket) } else { self.outcome(ticket) };
+        match wait_for(parker, policy, &self.seq, ticket.parties, deadline_ns, check, idle) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(r)) => Err(WaitError::Broken(r)),
             Err(()) => Err(WaitError::TimedOut),

@@ -6,16 +6,22 @@
 //!
 //! ## Eventcount protocol (no lost wake-ups)
 //! A futex word `seq` is used as an eventcount: bit 0 ([`SLEEPERS`]) says "somebody may be asleep",
-//! the rest is a counter advanced by 2 on every state change that can end a wait.
-//! * Sleeper: `s = seq.load()`, re-check the condition, set bit 0 with `CAS(s -> s|1)`, then
-//!   `futex_wait(seq, s|1)`. The kernel sleeps only if `seq` still equals `s|1`.
-//! * Waker: change the state first, then `old = seq.fetch_update(|v| (v + 2) & !1)`; issue
-//!   `futex_wake(all)` only if `old & 1` was set.
-//!
-//! Invariant: a sleeper that re-checked the condition before the state change either sees the
-//! counter move (its CAS or the kernel's value check fails) or had set bit 0 before the waker's
-//! update, in which case the waker calls the kernel. Both RMWs are `SeqCst`, so one of the two
-//! orders is observed. When nobody sleeps the waker pays one uncontended RMW and no syscall.
+//! the rest is a counter advanced by 2 by wakers.
+//! * Sleeper ([`wait_for`]): `s = seq.load()`; set bit 0 (`CAS(s -> s|1)` unless already set);
+//!   re-check the condition with a *strong* read; `futex_wait(seq, s|1)`. The kernel sleeps only
+//!   if `seq` still equals `s|1`.
+//! * Waker, general form ([`notify_all`]): change the state, then always
+//!   `old = seq.fetch_update(|v| (v + 2) & !1)`, and `futex_wake(all)` only if `old & 1`. Pairs
+//!   with any condition check: a sleeper that read the old state sees its CAS or the kernel's
+//!   value check fail.
+//! * Waker, fast form ([`notify_sleepers`]): change the state with an RMW on the state word, then
+//!   merely *load* `seq`; bump and wake only if bit 0 is set. This keeps the release path free of
+//!   a second write when nobody sleeps. It is correct only when the sleeper's strong re-check is
+//!   itself an RMW on the same state word (e.g. `fetch_add(0)`): either that RMW comes after the
+//!   waker's in the word's modification order (so it reads the new state), or before it, in which
+//!   case the waker's RMW reads from the sleeper's release sequence, the sleeper's bit-setting CAS
+//!   happens-before the waker's load, and the waker sees the bit. No fence needed; the model test
+//!   `core/tests/loom_barrier.rs` checks it with a futex model in which a lost wake-up deadlocks.
 //!
 //! ## Adaptive policy
 //! Spinning only pays while the process we wait for is running on another CPU. When the barrier
@@ -74,11 +80,8 @@ pub enum Poll<T> {
     Pending,
 }
 
-/// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`.
-///
-/// `parties` is the number of participants that may be waiting on each other (it decides between
-/// the spinning and the oversubscribed policy). `idle` runs about every `policy.check_ns` while
-/// yielding or sleeping (the liveness hook); it may change the state and bump `seq` itself.
+/// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`;
+/// pairs with [`notify_all`]. See [`wait_for`] for the arguments.
 #[allow(clippy::result_unit_err)] // `Err(())` = the deadline passed; callers map it to their own error
 pub fn wait_until<T, P: Parker + ?Sized>(
     parker: &P,
@@ -87,9 +90,29 @@ pub fn wait_until<T, P: Parker + ?Sized>(
     parties: u32,
     deadline_ns: Option<u64>,
     mut check: impl FnMut() -> Poll<T>,
+    idle: impl FnMut(),
+) -> Result<T, ()> {
+    wait_for(parker, policy, seq, parties, deadline_ns, |_| check(), idle)
+}
+
+/// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`.
+/// `check(strong)` is called with `strong == true` right before sleeping; to pair with
+/// [`notify_sleepers`] that check must read the state with an RMW (see module docs).
+///
+/// `parties` is the number of participants that may be waiting on each other (it decides between
+/// the spinning and the oversubscribed policy). `idle` runs about every `policy.check_ns` while
+/// yielding or sleeping (the liveness hook); it may change the state and bump `seq` itself.
+#[allow(clippy::result_unit_err)] // `Err(())` = the deadline passed; callers map it to their own error
+pub fn wait_for<T, P: Parker + ?Sized>(
+    parker: &P,
+    policy: &WaitPolicy,
+    seq: &AtomicU32,
+    parties: u32,
+    deadline_ns: Option<u64>,
+    mut check: impl FnMut(bool) -> Poll<T>,
     mut idle: impl FnMut(),
 ) -> Result<T, ()> {
-    if let Poll::Ready(v) = check() {
+    if let Poll::Ready(v) = check(false) {
         return Ok(v);
     }
     let oversubscribed = parties > parker.cpus();
@@ -100,7 +123,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
     if oversubscribed {
         for _ in 0..policy.oversubscribed_spins {
             spin_hint();
-            if let Poll::Ready(v) = check() {
+            if let Poll::Ready(v) = check(false) {
                 return Ok(v);
             }
         }
@@ -108,7 +131,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
         let mut i: u32 = 0;
         loop {
             spin_hint();
-            if let Poll::Ready(v) = check() {
+            if let Poll::Ready(v) = check(false) {
                 return Ok(v);
             }
             i = i.wrapping_add(1);
@@ -140,7 +163,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
             last_idle = now;
         }
         parker.yield_now();
-        if let Poll::Ready(v) = check() {
+        if let Poll::Ready(v) = check(false) {
             return Ok(v);
         }
     }
@@ -148,7 +171,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
     // Phase 3: sleep on the eventcount, waking periodically for the liveness hook.
     loop {
         let s = seq.load(Ordering::SeqCst);
-        if let Poll::Ready(v) = check() {
+        if let Poll::Ready(v) = check(false) {
             return Ok(v);
         }
         let now = parker.now_ns();
@@ -158,12 +181,16 @@ pub fn wait_until<T, P: Parker + ?Sized>(
         if s & SLEEPERS == 0 && seq.compare_exchange(s, s | SLEEPERS, Ordering::SeqCst, Ordering::SeqCst).is_err() {
             continue;
         }
+        // Strong re-check after announcing ourselves (see the module docs).
+        if let Poll::Ready(v) = check(true) {
+            return Ok(v);
+        }
         let wake_at = match deadline_ns {
             Some(d) => d.min(now.saturating_add(policy.check_ns)),
             None => now.saturating_add(policy.check_ns),
         };
         parker.park(seq, s | SLEEPERS, Some(wake_at));
-        if let Poll::Ready(v) = check() {
+        if let Poll::Ready(v) = check(false) {
             return Ok(v);
         }
         if parker.now_ns() >= wake_at && !past(parker.now_ns()) {
@@ -180,5 +207,14 @@ pub fn notify_all<P: Parker + ?Sized>(parker: &P, seq: &AtomicU32) {
     };
     if old & SLEEPERS != 0 {
         parker.unpark_all(seq);
+    }
+}
+
+/// Fast wake for state changed by an RMW whose sleepers re-check with an RMW ([`wait_for`] with a
+/// strong check): one load when nobody sleeps (see module docs for why this is enough).
+#[inline]
+pub fn notify_sleepers<P: Parker + ?Sized>(parker: &P, seq: &AtomicU32) {
+    if seq.load(Ordering::Acquire) & SLEEPERS != 0 {
+        notify_all(parker, seq);
     }
 }

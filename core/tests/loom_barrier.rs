@@ -28,6 +28,75 @@ impl Parker for LoomParker {
     }
 }
 
+/// A faithful futex model: `park` checks the word and blocks under one mutex, `unpark_all`
+/// notifies under it, so check-and-sleep is atomic with respect to wake. A lost wake-up leaves a
+/// thread blocked forever, which loom reports as a deadlock.
+#[derive(Clone)]
+struct FutexModel(Arc<(loom::sync::Mutex<()>, loom::sync::Condvar)>);
+
+impl FutexModel {
+    fn new() -> Self {
+        FutexModel(Arc::new((loom::sync::Mutex::new(()), loom::sync::Condvar::new())))
+    }
+}
+
+impl Parker for FutexModel {
+    fn park(&self, word: &AtomicU32, expected: u32, _deadline_ns: Option<u64>) {
+        let g = self.0 .0.lock().unwrap();
+        if word.load(loom::sync::atomic::Ordering::SeqCst) == expected {
+            drop(self.0 .1.wait(g).unwrap());
+        }
+    }
+    fn unpark_all(&self, _word: &AtomicU32) {
+        let _g = self.0 .0.lock().unwrap();
+        self.0 .1.notify_all();
+    }
+    fn now_ns(&self) -> u64 {
+        0
+    }
+    fn yield_now(&self) {
+        thread::yield_now();
+    }
+    fn cpus(&self) -> u32 {
+        1
+    }
+}
+
+/// Sleep at once: no spinning, no yielding (exercises the eventcount path).
+const SLEEPY: WaitPolicy = WaitPolicy { spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX };
+
+#[test]
+fn sleeping_waiter_is_never_lost() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let fx = FutexModel::new();
+        let (c, f) = (cell.clone(), fx.clone());
+        let h = thread::spawn(move || {
+            let t = c.arrive(&f).unwrap();
+            c.wait(&f, &SLEEPY, &t, None, || ()).unwrap();
+        });
+        let t = cell.arrive(&fx).unwrap();
+        cell.wait(&fx, &SLEEPY, &t, None, || ()).unwrap();
+        h.join().unwrap();
+    });
+}
+
+#[test]
+fn sleeping_waiter_is_woken_by_abort() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let fx = FutexModel::new();
+        let (c, f) = (cell.clone(), fx.clone());
+        let h = thread::spawn(move || {
+            let t = c.arrive(&f).map_err(|_| WaitError::Broken(BreakReason::Aborted))?;
+            c.wait(&f, &SLEEPY, &t, None, || ())
+        });
+        cell.abort(&fx);
+        let r = h.join().unwrap();
+        assert_eq!(r, Err(WaitError::Broken(BreakReason::Aborted)));
+    });
+}
+
 const POLICY: WaitPolicy = WaitPolicy { spin_ns: 0, oversubscribed_spins: 1, yield_ns: 0, check_ns: u64::MAX };
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
