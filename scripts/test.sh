@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test: the workspace's unit, integration and multi-process tests (Rust, C, C++ and
+# Python clients), then the loom model tests of the core protocols. This is the README's test
+# command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo test (workspace)"
+cargo test --workspace --release
+
+echo "== loom model tests (RUSTFLAGS=--cfg loom)"
+loom_tests=$(cd core/tests && ls loom_*.rs 2>/dev/null | sed 's/\.rs$//')
+for t in $loom_tests; do
+    RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p muster-core --release --test "$t"
+done
