@@ -120,7 +120,7 @@ impl Mapping {
             return None;
         }
         let ptr = self.map.as_ptr().wrapping_add(off);
-        if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+        if !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
             return None;
         }
         // SAFETY: the range [off, end) lies inside the live mapping (checked above), the pointer is

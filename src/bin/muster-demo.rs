@@ -29,7 +29,7 @@ fn parse() -> Result<Args, String> {
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
-    if a.procs.iter().any(|&n| n == 0) || a.phases == 0 || a.episodes == 0 {
+    if a.procs.contains(&0) || a.phases == 0 || a.episodes == 0 {
         return Err("--procs, --phases and --episodes must be positive".into());
     }
     Ok(a)
