@@ -52,8 +52,27 @@ pub struct Found {
 }
 
 impl Inner {
-    /// Finds the barrier `name`, creating it with `kind` (and `parties` for its cell) if missing.
+    /// Finds the plain barrier `name`, creating it with `kind` (and `parties` for its cell) if
+    /// missing.
     pub(crate) fn find_or_create(&self, name: &str, kind: u32, parties: u32) -> Result<Found> {
+        let init = |i: u32| -> Result<u32> {
+            for p in 0..self.layout.caps.max_processes {
+                if let Some(c) = self.member_count(i, p) {
+                    c.store(0, Ordering::Relaxed);
+                }
+            }
+            let cell = self.cell(i).ok_or_else(|| Error::Corrupt("barrier table out of bounds".into()))?;
+            cell.init(parties, 0);
+            Ok(kind)
+        };
+        self.lookup(name, Some(&init))
+    }
+
+    /// Finds the object `name`. If it is missing and `create` is given, reserves entry `i`, runs
+    /// `create(i)` (which initialises the object and returns its kind word) and publishes it; if
+    /// `create` fails the reservation is given back. Without `create`, a missing name is
+    /// [`Error::NotFound`].
+    pub(crate) fn lookup(&self, name: &str, create: Option<&dyn Fn(u32) -> Result<u32>>) -> Result<Found> {
         name::check_object_name(name)?;
         let bytes = name.as_bytes();
         let cap = self.layout.caps.max_barriers;
@@ -66,21 +85,23 @@ impl Inner {
                 let st = e.state.load(Ordering::Acquire);
                 match st & 0xff {
                     FREE | RESERVED if st & 0xff == FREE || !self.token_held(st >> 8) => {
+                        let Some(create) = create else { return Err(Error::NotFound) };
                         let mine = RESERVED | (self.slot << 8);
                         if e.state.compare_exchange(st, mine, Ordering::AcqRel, Ordering::Acquire).is_err() {
                             continue;
                         }
                         write_name(e, bytes);
-                        e.kind.store(kind, Ordering::Relaxed);
-                        for p in 0..self.layout.caps.max_processes {
-                            if let Some(c) = self.member_count(i, p) {
-                                c.store(0, Ordering::Relaxed);
+                        match create(i) {
+                            Ok(kind) => {
+                                e.kind.store(kind, Ordering::Relaxed);
+                                e.state.store(LIVE, Ordering::Release);
+                                return Ok(Found { index: i, kind });
+                            }
+                            Err(err) => {
+                                e.state.store(FREE, Ordering::Release);
+                                return Err(err);
                             }
                         }
-                        let cell = self.cell(i).ok_or_else(|| Error::Corrupt("barrier table out of bounds".into()))?;
-                        cell.init(parties, 0);
-                        e.state.store(LIVE, Ordering::Release);
-                        return Ok(Found { index: i, kind });
                     }
                     RESERVED => {
                         if since.elapsed() > STUCK {
