@@ -1,0 +1,67 @@
+/* Open MPI baseline for muster-bench: PARTIES ranks (mpirun -np PARTIES) meet at MPI_Barrier.
+ * Same episode loop and phases as benches/src/worker.rs, but the time budget is applied up front:
+ * rank 0 times a short warm-up and broadcasts how many episodes fit the budget (MPI gives no
+ * ordering guarantee for plain stores to a shared file, so the in-loop stop flag is not used).
+ * Build: mpicc -O2 -o mpi_barrier mpi_barrier.c */
+#include "bench_common.h"
+#include <mpi.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    struct bench_args a;
+    parse_args(argc, argv, &a);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if ((uint64_t)size != a.parties) {
+        if (rank == 0) fprintf(stderr, "mpi: %d ranks, wanted %llu\n", size, (unsigned long long)a.parties);
+        MPI_Abort(MPI_COMM_WORLD, 3);
+    }
+    uint64_t id = (uint64_t)rank;
+    uint64_t rng = rng_seed(a.seed, id);
+    for (uint64_t rep = 0; rep < a.reps; rep++) memset(ts_area(&a, id, rep), 0, a.episodes * 16);
+
+    /* Warm-up (connections, caches), then rank 0 times up to 256 episodes and decides how many
+     * episodes per phase fit half a repetition's budget. */
+    uint64_t warm = a.episodes < 200 ? a.episodes : 200, probe = a.episodes < 256 ? a.episodes : 256;
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (uint64_t i = 0; i < warm; i++) MPI_Barrier(MPI_COMM_WORLD);
+    uint64_t w0 = ticks();
+    for (uint64_t i = 0; i < probe; i++) {
+        if (a.work_max) busy(rng_next(&rng) % (a.work_max + 1));
+        MPI_Barrier(MPI_COMM_WORLD); /* every rank must run the same count: no early exit */
+    }
+    uint64_t per = (ticks() - w0) / (probe ? probe : 1) + 1;
+    unsigned long long n = a.episodes;
+    uint64_t fit = a.budget_ticks / 2 / per;
+    if (rank == 0 && fit < n) n = fit > 0 ? fit : 1;
+    MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    rng = rng_seed(a.seed, id);
+
+    for (uint64_t rep = 0; rep < a.reps; rep++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        uint64_t cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+        uint64_t t0 = ticks();
+        for (uint64_t e = 0; e < n; e++) {
+            if (a.work_max) busy(rng_next(&rng) % (a.work_max + 1));
+            MPI_Barrier(MPI_COMM_WORLD);
+        }
+        uint64_t t1 = ticks();
+        uint64_t cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        uint64_t *ts = ts_area(&a, id, rep);
+        MPI_Barrier(MPI_COMM_WORLD);
+        for (uint64_t e = 0; e < n; e++) {
+            if (a.work_max) busy(rng_next(&rng) % (a.work_max + 1));
+            uint64_t entry = ticks();
+            MPI_Barrier(MPI_COMM_WORLD);
+            uint64_t exit_ = ticks();
+            ts[2 * e] = entry;
+            ts[2 * e + 1] = exit_;
+        }
+        struct rep_result r = {n, t0, t1, cpu, n};
+        set_result(&a, rep, id, r);
+    }
+    MPI_Finalize();
+    return 0;
+}
