@@ -2,6 +2,7 @@
 //! sleeping on private futexes.
 
 use muster_core::barrier::{BarrierCell, StateError, WaitError, MAX_PARTIES};
+use muster_core::wait::Adaptive;
 use muster_shm::futex::{monotonic_ns, process_policy, PrivateParker};
 use muster_shm::{Error, Result, WaitResult};
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 /// An in-process counted barrier (like `std::sync::Barrier`, plus timeouts, abort and reset).
 pub struct HeapBarrier {
     cell: Box<BarrierCell>,
+    adapt: Adaptive,
 }
 
 impl HeapBarrier {
@@ -17,7 +19,7 @@ impl HeapBarrier {
         if parties == 0 || parties > MAX_PARTIES {
             return Err(Error::InvalidArgument("parties must be 1..=32767"));
         }
-        Ok(HeapBarrier { cell: Box::new(BarrierCell::new(parties, 0)) })
+        Ok(HeapBarrier { cell: Box::new(BarrierCell::new(parties, 0)), adapt: Adaptive::new() })
     }
 
     /// Waits for the other parties; returns the arrival index and generation.
@@ -37,7 +39,7 @@ impl HeapBarrier {
             _ => Error::Corrupt("heap barrier state".into()),
         })?;
         let done = WaitResult { index: t.index, generation: u64::from(t.generation) };
-        match self.cell.wait(&PrivateParker, process_policy(), &t, deadline, || ()) {
+        match self.cell.wait(&PrivateParker, process_policy(), &t, deadline, Some(&self.adapt), || ()) {
             Ok(()) => Ok(done),
             Err(WaitError::Broken(_)) => Err(Error::Broken),
             Err(WaitError::TimedOut) => match self.cell.cancel(&PrivateParker, &t, false) {

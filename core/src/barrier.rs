@@ -28,7 +28,7 @@
 //! after it returns from the wait (release sequence through the CAS chain).
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
-use crate::wait::{notify_sleepers as notify_all, wait_for, Parker, Poll, WaitPolicy};
+use crate::wait::{notify_sleepers as notify_all, wait_for, Adaptive, Parker, Poll, WaitPolicy};
 
 /// Most parties a barrier can have (15 bits of the state word).
 pub const MAX_PARTIES: u32 = (1 << 15) - 1;
@@ -110,6 +110,21 @@ pub struct Ticket {
     pub released: bool,
     /// Parties of the generation when this arrival happened.
     pub parties: u32,
+}
+
+impl Ticket {
+    /// The state word the next generation most likely starts from (for
+    /// [`BarrierCell::arrive_hinted`]).
+    pub fn next_hint(&self) -> u64 {
+        State {
+            parties: self.parties,
+            arrived: 0,
+            broken: false,
+            prev_broken: false,
+            generation: self.generation.wrapping_add(1),
+        }
+        .encode()
+    }
 }
 
 /// How a wait ended without a release.
@@ -213,16 +228,34 @@ impl BarrierCell {
 
     /// Arrives at the barrier. The last arrival releases the generation and wakes the others.
     pub fn arrive<P: Parker + ?Sized>(&self, parker: &P) -> Result<Ticket, StateError> {
-        let mut w = self.word.load(Ordering::Acquire);
+        self.arrive_hinted(parker, None)
+    }
+
+    /// [`BarrierCell::arrive`] whose first CAS expects `hint` (usually [`Ticket::next_hint`] of
+    /// the caller's previous wait) instead of loading the word first: the load would fetch the
+    /// line shared and the CAS then upgrade it, two transfers; a CAS alone takes it exclusive once,
+    /// and a failed guess returns the current value with the line already local.
+    pub fn arrive_hinted<P: Parker + ?Sized>(&self, parker: &P, hint: Option<u64>) -> Result<Ticket, StateError> {
+        let mut w = match hint {
+            Some(h) => h,
+            None => self.word.load(Ordering::Acquire),
+        };
+        let mut guessed = hint.is_some();
         loop {
             let s = State::decode(w);
-            if s.broken {
-                return Err(StateError::Broken(self.break_reason()));
-            }
-            if s.parties == 0 {
-                return Err(StateError::NoParties);
-            }
-            if s.arrived >= s.parties {
+            if s.broken || s.parties == 0 || s.arrived >= s.parties {
+                if guessed {
+                    // A guess is only an expected value: look at the real word before judging.
+                    guessed = false;
+                    w = self.word.load(Ordering::Acquire);
+                    continue;
+                }
+                if s.broken {
+                    return Err(StateError::Broken(self.break_reason()));
+                }
+                if s.parties == 0 {
+                    return Err(StateError::NoParties);
+                }
                 return Err(StateError::Corrupt);
             }
             let released = s.arrived + 1 == s.parties;
@@ -239,7 +272,10 @@ impl BarrierCell {
                     }
                     return Ok(Ticket { generation: s.generation, index: s.arrived, released, parties: s.parties });
                 }
-                Err(cur) => w = cur,
+                Err(cur) => {
+                    guessed = false;
+                    w = cur;
+                }
             }
         }
     }
@@ -282,13 +318,14 @@ impl BarrierCell {
         policy: &WaitPolicy,
         ticket: &Ticket,
         deadline_ns: Option<u64>,
+        adapt: Option<&Adaptive>,
         idle: impl FnMut(),
     ) -> Result<(), WaitError> {
         if ticket.released {
             return Ok(());
         }
         let check = |strong: bool| if strong { self.outcome_strong(ticket) } else { self.outcome(ticket) };
-        match wait_for(parker, policy, &self.seq, ticket.parties, deadline_ns, check, idle) {
+        match wait_for(parker, policy, &self.seq, ticket.parties, deadline_ns, adapt, check, idle) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(r)) => Err(WaitError::Broken(r)),
             Err(()) => Err(WaitError::TimedOut),

@@ -72,6 +72,50 @@ impl Default for WaitPolicy {
     }
 }
 
+/// Per-handle memory of how long waits take, so the spin budget adapts (process-local state, not
+/// shared memory). Waits that end while spinning record how many spin iterations they needed;
+/// waits that had to yield or sleep record a large value. While recent waits are short, the budget
+/// is a few times their average (so a release is caught without a syscall); once waits are long
+/// (the partner is descheduled, the machine busy), spinning is cut to [`Adaptive::MIN_SPINS`]
+/// iterations and the waiter yields its CPU instead of burning it. Fast waits pull the average
+/// back down, so the budget recovers by itself.
+#[derive(Debug, Default)]
+pub struct Adaptive(AtomicU32);
+
+impl Adaptive {
+    /// Spin iterations always granted.
+    pub const MIN_SPINS: u32 = 64;
+    /// Average above which spinning is considered useless.
+    pub const LONG: u32 = 4096;
+    /// Recorded for a wait that did not end while spinning.
+    pub const CAP: u32 = 1 << 16;
+
+    /// A fresh memory (optimistic: the first wait may spin its full time budget).
+    pub fn new() -> Adaptive {
+        Adaptive(AtomicU32::new(0))
+    }
+
+    /// Spin iterations to grant the next wait (the time budget still applies).
+    pub fn budget(&self) -> u32 {
+        let avg = self.0.load(Ordering::Relaxed);
+        if avg >= Self::LONG {
+            Self::MIN_SPINS
+        } else {
+            match avg {
+                0 => u32::MAX, // nothing learnt yet: the time budget alone decides
+                _ => avg.saturating_mul(4).saturating_add(Self::MIN_SPINS),
+            }
+        }
+    }
+
+    /// Records a finished wait: `spins` iterations, or [`Adaptive::CAP`] if it yielded or slept.
+    pub fn record(&self, spins: u32) {
+        let old = self.0.load(Ordering::Relaxed) as i64;
+        let new = old + (i64::from(spins.min(Self::CAP)) - old) / 8;
+        self.0.store(new.max(1) as u32, Ordering::Relaxed);
+    }
+}
+
 /// What a condition check says.
 pub enum Poll<T> {
     /// Stop waiting with this value.
@@ -92,7 +136,7 @@ pub fn wait_until<T, P: Parker + ?Sized>(
     mut check: impl FnMut() -> Poll<T>,
     idle: impl FnMut(),
 ) -> Result<T, ()> {
-    wait_for(parker, policy, seq, parties, deadline_ns, |_| check(), idle)
+    wait_for(parker, policy, seq, parties, deadline_ns, None, |_| check(), idle)
 }
 
 /// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`.
@@ -102,19 +146,50 @@ pub fn wait_until<T, P: Parker + ?Sized>(
 /// `parties` is the number of participants that may be waiting on each other (it decides between
 /// the spinning and the oversubscribed policy). `idle` runs about every `policy.check_ns` while
 /// yielding or sleeping (the liveness hook); it may change the state and bump `seq` itself.
+///
+/// `adapt`, if given, bounds the spin phase by what recent waits needed (see [`Adaptive`]) and
+/// learns from this wait.
 #[allow(clippy::result_unit_err)] // `Err(())` = the deadline passed; callers map it to their own error
+#[allow(clippy::too_many_arguments)]
 pub fn wait_for<T, P: Parker + ?Sized>(
     parker: &P,
     policy: &WaitPolicy,
     seq: &AtomicU32,
     parties: u32,
     deadline_ns: Option<u64>,
+    adapt: Option<&Adaptive>,
     mut check: impl FnMut(bool) -> Poll<T>,
     mut idle: impl FnMut(),
 ) -> Result<T, ()> {
     if let Poll::Ready(v) = check(false) {
+        if let Some(a) = adapt {
+            a.record(0);
+        }
         return Ok(v);
     }
+    let r = wait_slow(parker, policy, seq, parties, deadline_ns, adapt, &mut check, &mut idle);
+    if let (Some(a), Err(())) = (adapt, &r) {
+        a.record(Adaptive::CAP);
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn wait_slow<T, P: Parker + ?Sized>(
+    parker: &P,
+    policy: &WaitPolicy,
+    seq: &AtomicU32,
+    parties: u32,
+    deadline_ns: Option<u64>,
+    adapt: Option<&Adaptive>,
+    check: &mut impl FnMut(bool) -> Poll<T>,
+    idle: &mut impl FnMut(),
+) -> Result<T, ()> {
+    let record = |spins: u32| {
+        if let Some(a) = adapt {
+            a.record(spins);
+        }
+    };
     let oversubscribed = parties > parker.cpus();
     let start = parker.now_ns();
     let past = |now: u64| deadline_ns.is_some_and(|d| now >= d);
@@ -124,17 +199,23 @@ pub fn wait_for<T, P: Parker + ?Sized>(
         for _ in 0..policy.oversubscribed_spins {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
+                record(Adaptive::CAP);
                 return Ok(v);
             }
         }
     } else {
+        let budget = adapt.map_or(u32::MAX, Adaptive::budget);
         let mut i: u32 = 0;
         loop {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
+                record(i);
                 return Ok(v);
             }
             i = i.wrapping_add(1);
+            if i >= budget {
+                break;
+            }
             if i.is_multiple_of(64) {
                 let now = parker.now_ns();
                 if past(now) {
@@ -159,11 +240,12 @@ pub fn wait_for<T, P: Parker + ?Sized>(
             break;
         }
         if now.saturating_sub(last_idle) >= policy.check_ns {
-            idle();
+            (*idle)();
             last_idle = now;
         }
         parker.yield_now();
         if let Poll::Ready(v) = check(false) {
+            record(Adaptive::CAP);
             return Ok(v);
         }
     }
@@ -172,6 +254,7 @@ pub fn wait_for<T, P: Parker + ?Sized>(
     loop {
         let s = seq.load(Ordering::SeqCst);
         if let Poll::Ready(v) = check(false) {
+            record(Adaptive::CAP);
             return Ok(v);
         }
         let now = parker.now_ns();
@@ -183,6 +266,7 @@ pub fn wait_for<T, P: Parker + ?Sized>(
         }
         // Strong re-check after announcing ourselves (see the module docs).
         if let Poll::Ready(v) = check(true) {
+            record(Adaptive::CAP);
             return Ok(v);
         }
         let wake_at = match deadline_ns {
@@ -191,10 +275,11 @@ pub fn wait_for<T, P: Parker + ?Sized>(
         };
         parker.park(seq, s | SLEEPERS, Some(wake_at));
         if let Poll::Ready(v) = check(false) {
+            record(Adaptive::CAP);
             return Ok(v);
         }
         if parker.now_ns() >= wake_at && !past(parker.now_ns()) {
-            idle();
+            (*idle)();
         }
     }
 }

@@ -73,10 +73,10 @@ fn sleeping_waiter_is_never_lost() {
         let (c, f) = (cell.clone(), fx.clone());
         let h = thread::spawn(move || {
             let t = c.arrive(&f).unwrap();
-            c.wait(&f, &SLEEPY, &t, None, || ()).unwrap();
+            c.wait(&f, &SLEEPY, &t, None, None, || ()).unwrap();
         });
         let t = cell.arrive(&fx).unwrap();
-        cell.wait(&fx, &SLEEPY, &t, None, || ()).unwrap();
+        cell.wait(&fx, &SLEEPY, &t, None, None, || ()).unwrap();
         h.join().unwrap();
     });
 }
@@ -89,7 +89,7 @@ fn sleeping_waiter_is_woken_by_abort() {
         let (c, f) = (cell.clone(), fx.clone());
         let h = thread::spawn(move || {
             let t = c.arrive(&f).map_err(|_| WaitError::Broken(BreakReason::Aborted))?;
-            c.wait(&f, &SLEEPY, &t, None, || ())
+            c.wait(&f, &SLEEPY, &t, None, None, || ())
         });
         cell.abort(&fx);
         let r = h.join().unwrap();
@@ -114,11 +114,11 @@ fn two_parties_release_with_distinct_indices_and_publish_data() {
         let h = thread::spawn(move || {
             d.store(7, loom::sync::atomic::Ordering::Relaxed);
             let t = c.arrive(&LoomParker).unwrap();
-            c.wait(&LoomParker, &POLICY, &t, None, || ()).unwrap();
+            c.wait(&LoomParker, &POLICY, &t, None, None, || ()).unwrap();
             t.index
         });
         let t = cell.arrive(&LoomParker).unwrap();
-        cell.wait(&LoomParker, &POLICY, &t, None, || ()).unwrap();
+        cell.wait(&LoomParker, &POLICY, &t, None, None, || ()).unwrap();
         // Happens-before through the barrier: the peer's relaxed store is visible.
         assert_eq!(data.load(loom::sync::atomic::Ordering::Relaxed), 7);
         let other = h.join().unwrap();
@@ -134,7 +134,7 @@ fn abort_racing_the_last_arrival_resolves_one_way() {
         let c = cell.clone();
         let h = thread::spawn(move || {
             let t = c.arrive(&LoomParker);
-            t.map(|t| c.wait(&LoomParker, &POLICY, &t, None, || ()))
+            t.map(|t| c.wait(&LoomParker, &POLICY, &t, None, None, || ()))
         });
         cell.abort(&LoomParker);
         let r = h.join().unwrap();
@@ -156,7 +156,7 @@ fn resign_completes_the_generation_of_a_waiter() {
         let c = cell.clone();
         let h = thread::spawn(move || {
             let t = c.arrive(&LoomParker).unwrap();
-            c.wait(&LoomParker, &POLICY, &t, None, || ())
+            c.wait(&LoomParker, &POLICY, &t, None, None, || ())
         });
         cell.remove_parties(&LoomParker, 1, None);
         assert_eq!(h.join().unwrap(), Ok(()));
@@ -172,7 +172,7 @@ fn reset_breaks_current_waiter_only() {
         let c = cell.clone();
         let h = thread::spawn(move || {
             let t = c.arrive(&LoomParker).unwrap();
-            (t, c.wait(&LoomParker, &POLICY, &t, None, || ()))
+            (t, c.wait(&LoomParker, &POLICY, &t, None, None, || ()))
         });
         // Reset until the waiter has been broken out (reset is a no-op before it arrives).
         loop {

@@ -23,7 +23,8 @@ use crate::region::{Inner, Region};
 use crate::registry::MEMBERSHIP;
 use muster_core::barrier::{BarrierCell, BreakReason, CancelOutcome, StateError, Ticket, WaitError, MAX_PARTIES};
 use muster_core::sync::Ordering;
-use std::sync::atomic::{AtomicBool, AtomicU8};
+use muster_core::wait::Adaptive;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +56,10 @@ pub struct Barrier {
     membership: bool,
     state: AtomicU8,
     waiting: AtomicBool,
+    /// Process-local: how long recent waits took (adapts the spin budget).
+    adapt: Adaptive,
+    /// Process-local: the state word the next arrival most likely finds (0: no guess).
+    hint: AtomicU64,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -103,6 +108,8 @@ impl Region {
             membership: parties == 0,
             state: AtomicU8::new(NOT_MEMBER),
             waiting: AtomicBool::new(false),
+            adapt: Adaptive::new(),
+            hint: AtomicU64::new(0),
         })
     }
 
@@ -240,10 +247,12 @@ impl Barrier {
     fn wait_inner(&self, member: bool, deadline_ns: Option<u64>) -> Result<WaitResult> {
         let cell = self.cell()?;
         let parker = &self.region.parker;
-        let ticket: Ticket = cell.arrive(parker).map_err(map_state)?;
+        let hint = self.hint.load(std::sync::atomic::Ordering::Relaxed);
+        let ticket: Ticket = cell.arrive_hinted(parker, (hint != 0).then_some(hint)).map_err(map_state)?;
+        self.hint.store(ticket.next_hint(), std::sync::atomic::Ordering::Relaxed);
         let done = WaitResult { index: ticket.index, generation: u64::from(ticket.generation) };
         let watch = || self.region.check_members(self.index);
-        match cell.wait(parker, process_policy(), &ticket, deadline_ns, watch) {
+        match cell.wait(parker, process_policy(), &ticket, deadline_ns, Some(&self.adapt), watch) {
             Ok(()) => Ok(done),
             Err(WaitError::Broken(r)) => Err(map_reason(r)),
             Err(WaitError::TimedOut) => {
