@@ -191,7 +191,6 @@ fn wait_slow<T, P: Parker + ?Sized>(
         }
     };
     let oversubscribed = parties > parker.cpus();
-    let start = parker.now_ns();
     let past = |now: u64| deadline_ns.is_some_and(|d| now >= d);
 
     // Phase 1: busy spin. Read the clock only every 64 iterations.
@@ -205,6 +204,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
         }
     } else {
         let budget = adapt.map_or(u32::MAX, Adaptive::budget);
+        let mut spin_start: Option<u64> = None;
         let mut i: u32 = 0;
         loop {
             spin_hint();
@@ -217,7 +217,10 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 break;
             }
             if i.is_multiple_of(64) {
+                // The clock is first read after 64 iterations, keeping it off the fast path; the
+                // time budget counts from there.
                 let now = parker.now_ns();
+                let start = *spin_start.get_or_insert(now);
                 if past(now) {
                     return Err(());
                 }
