@@ -31,4 +31,6 @@
 mod heap;
 
 pub use heap::HeapBarrier;
-pub use muster_shm::{Barrier, Error, Region, RegionConfig, Result, WaitPolicy, WaitResult};
+pub use muster_shm::{
+    Alternative, AltingBarrier, Barrier, Channel, Error, Region, RegionConfig, Result, Select, WaitPolicy, WaitResult,
+};

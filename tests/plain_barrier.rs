@@ -258,7 +258,8 @@ fn generation_wraps_around() {
 #[test]
 fn mismatch_misuse_and_capacity_errors() {
     let name = TempName::new("caps");
-    let r = Region::create(&name.0, &RegionConfig { max_barriers: 2, max_processes: 2, mode: 0o600 }).unwrap();
+    let r = Region::create(&name.0, &RegionConfig { max_barriers: 2, max_processes: 2, ..RegionConfig::default() })
+        .unwrap();
     let b = r.barrier("x", 2).unwrap();
     assert!(matches!(r.barrier("x", 3), Err(Error::Mismatch { existing: 2, requested: 3 })));
     assert!(matches!(r.barrier("x", 0), Err(Error::Mismatch { existing: 2, requested: 0 })));
@@ -325,8 +326,7 @@ fn malformed_region_files_give_specific_errors() {
     write_region_file(&name.0, &image[..image.len() / 2]);
     assert!(matches!(Region::open(&name.0), Err(Error::Corrupt(_))), "truncated tables");
     // A corrupt name-table entry state is reported, not trusted.
-    let l = muster_shm::layout::Layout::new(muster_shm::layout::Capacities { max_barriers: 1024, max_processes: 256 })
-        .unwrap();
+    let l = muster_shm::layout::Layout::new(RegionConfig::default().capacities()).unwrap();
     let mut img = image.clone();
     for i in 0..1024u64 {
         let off = (l.name(i as u32)) as usize;

@@ -6,6 +6,7 @@
 //! loom's model (`RUSTFLAGS="--cfg loom" cargo test -p muster-core --release --test loom_barrier`).
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod alting;
 pub mod barrier;
 pub mod sync;
 pub mod wait;

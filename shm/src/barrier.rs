@@ -97,6 +97,11 @@ impl Region {
         }
         let kind = if parties == 0 { MEMBERSHIP } else { parties };
         let found = self.inner.find_or_create(name, kind, parties)?;
+        if found.kind & crate::registry::KIND_TAG == crate::registry::ALTING
+            || found.kind & crate::registry::KIND_TAG == crate::registry::CHANNEL
+        {
+            return Err(Error::Mismatch { existing: 0, requested: parties });
+        }
         if found.kind != kind {
             let existing = if found.kind == MEMBERSHIP { 0 } else { found.kind };
             return Err(Error::Mismatch { existing, requested: parties });

@@ -6,6 +6,8 @@
 //! names_off           NameEntry × max_barriers    (name table, open addressing, 128 B each)
 //! cells_off           BarrierCell × max_barriers  (one hot line per barrier; entry i ↔ cell i)
 //! members_off         AtomicU32 × max_barriers × max_processes (member handles per process)
+//! alt_off             alting tables (agents, party lists, alting barriers, front-ends, channels,
+//!                     channel rings), laid out by `muster_core::alting::AltCapacities::layout`
 //! ```
 //! Every offset is a multiple of 128 and a pure function of the capacities, so a reader recomputes
 //! the layout from the header's capacities and checks it against the file size; nothing in the
@@ -14,6 +16,8 @@
 
 use crate::error::{Error, Result};
 use crate::mapping::Shared;
+use muster_core::alting::tables::{AgentCell, AltBarrierCell, ChanSlotCell, ChannelCell, FrontEndCell, PartyCell};
+use muster_core::alting::{AltCapacities, AltLayout};
 use muster_core::barrier::BarrierCell;
 use muster_core::sync::{AtomicU32, AtomicU64};
 use std::mem::{align_of, offset_of, size_of};
@@ -44,8 +48,11 @@ pub struct Header {
     pub max_processes: AtomicU32,
     /// [`layout_hash`] of the creator's build.
     pub layout_hash: AtomicU64,
-    /// Reserved for capacities of later sections (zero today).
-    pub reserved: [AtomicU64; 8],
+    /// Alting capacities: agents, barriers, front-ends per barrier, channels, slots per channel.
+    pub alt_caps: [AtomicU32; 5],
+    pub _pad: AtomicU32,
+    /// Reserved for later sections (zero today).
+    pub reserved: [AtomicU64; 5],
 }
 
 /// A process-table slot. `state` = `generation:32 | cleaner:16 | tag:8` (see `process.rs`).
@@ -63,7 +70,8 @@ pub struct NameEntry {
     /// Bit 31 set: membership barrier; else the counted barrier's parties.
     pub kind: AtomicU32,
     pub len: AtomicU32,
-    pub _pad: AtomicU32,
+    /// Second identity word of the object (alting barrier / channel generation).
+    pub extra: AtomicU32,
     pub bytes: [AtomicU64; 8],
 }
 
@@ -97,6 +105,12 @@ pub const fn layout_hash() -> u64 {
         offset_of!(NameEntry, bytes),
         size_of::<BarrierCell>(),
         align_of::<BarrierCell>(),
+        size_of::<AgentCell>(),
+        size_of::<PartyCell>(),
+        size_of::<AltBarrierCell>(),
+        size_of::<FrontEndCell>(),
+        size_of::<ChannelCell>(),
+        size_of::<ChanSlotCell>(),
         LAYOUT_VERSION as usize,
     ];
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -113,7 +127,13 @@ pub const fn layout_hash() -> u64 {
 pub struct Capacities {
     pub max_barriers: u32,
     pub max_processes: u32,
+    /// Alting tables (all zero: none).
+    pub alt: AltCapacities,
 }
+
+/// No alting tables.
+pub const NO_ALTING: AltCapacities =
+    AltCapacities { agents: 0, barriers: 0, frontends_per_barrier: 1, channels: 0, slots_per_channel: 0 };
 
 /// Where each table lives, derived from the capacities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +143,8 @@ pub struct Layout {
     pub names_off: u64,
     pub cells_off: u64,
     pub members_off: u64,
+    pub alt_off: u64,
+    pub alt: AltLayout,
     pub total: u64,
 }
 
@@ -144,8 +166,10 @@ impl Layout {
         let names_off = procs_off + p * 128;
         let cells_off = names_off + b * 128;
         let members_off = cells_off + b * 128;
-        let total = round128(members_off + b * p * 4).div_ceil(4096) * 4096;
-        Ok(Layout { caps, procs_off, names_off, cells_off, members_off, total })
+        let alt_off = round128(members_off + b * p * 4).div_ceil(4096) * 4096;
+        let alt = caps.alt.layout().map_err(|_| Error::InvalidArgument("alting capacities out of range"))?;
+        let total = (alt_off + alt.total as u64).div_ceil(4096) * 4096;
+        Ok(Layout { caps, procs_off, names_off, cells_off, members_off, alt_off, alt, total })
     }
 
     /// Offset of process slot `i` (caller checked `i < max_processes`).
@@ -180,14 +204,14 @@ mod tests {
 
     #[test]
     fn layout_is_aligned_and_monotonic() {
-        let l = Layout::new(Capacities { max_barriers: 1024, max_processes: 256 }).unwrap();
+        let l = Layout::new(Capacities { max_barriers: 1024, max_processes: 256, alt: NO_ALTING }).unwrap();
         for off in [l.procs_off, l.names_off, l.cells_off, l.members_off] {
             assert_eq!(off % 128, 0);
         }
         assert!(l.procs_off < l.names_off && l.names_off < l.cells_off && l.cells_off < l.members_off);
         assert!(l.member(1023, 255) + 4 <= l.total);
         assert_eq!(l.total % 4096, 0);
-        assert!(Layout::new(Capacities { max_barriers: 0, max_processes: 1 }).is_err());
-        assert!(Layout::new(Capacities { max_barriers: 1, max_processes: 5000 }).is_err());
+        assert!(Layout::new(Capacities { max_barriers: 0, max_processes: 1, alt: NO_ALTING }).is_err());
+        assert!(Layout::new(Capacities { max_barriers: 1, max_processes: 5000, alt: NO_ALTING }).is_err());
     }
 }

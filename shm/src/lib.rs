@@ -7,6 +7,7 @@
 //! [`Error::Version`], never a panic or undefined behaviour.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod alting;
 pub mod barrier;
 pub mod error;
 pub mod futex;
@@ -18,6 +19,7 @@ mod process;
 pub mod region;
 mod registry;
 
+pub use alting::{Alternative, AltingBarrier, Channel, Select};
 pub use barrier::{Barrier, WaitResult};
 pub use error::{Error, Result};
 pub use muster_core::wait::WaitPolicy;

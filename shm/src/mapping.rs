@@ -34,6 +34,20 @@ unsafe impl Shared for muster_core::sync::AtomicU64 {}
 // never read.
 unsafe impl Shared for muster_core::barrier::BarrierCell {}
 
+// SAFETY: the alting tables are `#[repr(C)]` structs (and `#[repr(C, align(128))]` paddings) of
+// atomics only; see `muster_core::alting::tables`.
+unsafe impl Shared for muster_core::alting::tables::AgentCell {}
+// SAFETY: as above.
+unsafe impl Shared for muster_core::alting::tables::PartyCell {}
+// SAFETY: as above.
+unsafe impl Shared for muster_core::alting::tables::AltBarrierCell {}
+// SAFETY: as above.
+unsafe impl Shared for muster_core::alting::tables::FrontEndCell {}
+// SAFETY: as above.
+unsafe impl Shared for muster_core::alting::tables::ChannelCell {}
+// SAFETY: as above.
+unsafe impl Shared for muster_core::alting::tables::ChanSlotCell {}
+
 /// A region file mapped `MAP_SHARED`, read-write.
 pub struct Mapping {
     map: MmapRaw,
@@ -128,6 +142,26 @@ impl Mapping {
         // mapping lives as long as `&self`. Concurrent writes by other processes are atomic
         // accesses to atomics, not data races.
         Some(unsafe { &*(ptr as *const T) })
+    }
+}
+
+impl Mapping {
+    /// A shared view of `count` consecutive `T`s at byte offset `off`, or `None` if they do not fit
+    /// or are misaligned.
+    pub fn slice<T: Shared>(&self, off: u64, count: usize) -> Option<&[T]> {
+        let off = usize::try_from(off).ok()?;
+        let bytes = count.checked_mul(std::mem::size_of::<T>())?;
+        let end = off.checked_add(bytes)?;
+        if end > self.map.len() {
+            return None;
+        }
+        let ptr = self.map.as_ptr().wrapping_add(off);
+        if !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
+            return None;
+        }
+        // SAFETY: as in `get`: the whole range lies in the live mapping, is aligned for T, and T
+        // consists of atomics valid for any bytes; the slice lives no longer than `&self`.
+        Some(unsafe { std::slice::from_raw_parts(ptr as *const T, count) })
     }
 }
 

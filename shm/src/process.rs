@@ -66,6 +66,8 @@ impl Inner {
         }
         self.clean_slot(p);
         let _ = slot.state.compare_exchange(claimed, make(gen(s), 0, FREE), Ordering::AcqRel, Ordering::Acquire);
+        // Its alting agents now carry a dead token: withdraw their offers, free their front-ends.
+        self.reap_alting();
         true
     }
 
@@ -99,6 +101,7 @@ impl Inner {
 
     /// Cleans up every dead process in the table (run on attach).
     pub(crate) fn sweep(&self) {
+        self.reap_alting();
         for p in 0..self.layout.caps.max_processes {
             if p != self.slot
                 && self.proc_slot(p).is_some_and(|s| matches!(tag(s.state.load(Ordering::Relaxed)), ALIVE | CLEANING))

@@ -17,6 +17,7 @@ use crate::liveness::Token;
 use crate::mapping::{self, Mapping};
 use crate::name;
 use crate::process::{self, ALIVE, CLEANING, FREE};
+use muster_core::alting::AltCapacities;
 use muster_core::barrier::BarrierCell;
 use muster_core::sync::{AtomicU32, Ordering};
 use std::fs::File;
@@ -36,11 +37,48 @@ pub struct RegionConfig {
     pub max_processes: u32,
     /// File mode of the region and its sidecar (default `0o600`).
     pub mode: u32,
+    /// Most threads that use alting barriers, channels or Alternatives at once (default 256).
+    pub max_agents: u32,
+    /// Most alting barriers (default 256).
+    pub max_alting_barriers: u32,
+    /// Most front-ends (parties, counting `expand`ed ones) per alting barrier (default 32, at
+    /// most 64).
+    pub max_frontends_per_barrier: u32,
+    /// Most channels (default 256).
+    pub max_channels: u32,
+    /// Largest channel capacity (default 64).
+    pub max_channel_capacity: u32,
 }
 
 impl Default for RegionConfig {
     fn default() -> Self {
-        RegionConfig { max_barriers: 1024, max_processes: 256, mode: 0o600 }
+        RegionConfig {
+            max_barriers: 1024,
+            max_processes: 256,
+            mode: 0o600,
+            max_agents: 256,
+            max_alting_barriers: 256,
+            max_frontends_per_barrier: 32,
+            max_channels: 256,
+            max_channel_capacity: 64,
+        }
+    }
+}
+
+impl RegionConfig {
+    /// The capacities this configuration asks for.
+    pub fn capacities(&self) -> Capacities {
+        Capacities {
+            max_barriers: self.max_barriers,
+            max_processes: self.max_processes,
+            alt: AltCapacities {
+                agents: self.max_agents,
+                barriers: self.max_alting_barriers,
+                frontends_per_barrier: self.max_frontends_per_barrier,
+                channels: self.max_channels,
+                slots_per_channel: self.max_channel_capacity,
+            },
+        }
     }
 }
 
@@ -57,10 +95,14 @@ pub(crate) struct Inner {
     pub(crate) layout: Layout,
     /// Our process-table slot and its liveness token.
     pub(crate) slot: u32,
+    /// Generation of our process-table slot (with `slot`, the owner token of our alting agents).
+    pub(crate) slot_gen: AtomicU32,
     _token: Token,
     /// Any descriptor of the sidecar, used for `F_OFD_GETLK` probes.
     pub(crate) probe: File,
     pub(crate) parker: SharedParker,
+    /// This process's alting agents in this region, one per thread (see `alting.rs`).
+    pub(crate) agents: crate::alting::AgentRegistry,
 }
 
 impl std::fmt::Debug for Region {
@@ -81,8 +123,7 @@ impl Region {
         if config.mode & !0o777 != 0 || config.mode & 0o600 != 0o600 {
             return Err(Error::InvalidArgument("mode must be a permission mode including 0o600"));
         }
-        let layout =
-            Layout::new(Capacities { max_barriers: config.max_barriers, max_processes: config.max_processes })?;
+        let layout = Layout::new(config.capacities())?;
         let tmp = std::path::PathBuf::from(mapping::SHM_DIR).join(tmp_name(name));
         let file =
             mapping::open_file(&tmp, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(Error::from_open)?;
@@ -121,7 +162,17 @@ impl Region {
         let probe = mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, 0o600)
             .map_err(Error::from_open)?;
         let (slot, token, pending) = attach(&map, &layout, name, &probe)?;
-        let inner = Inner { name: name.to_owned(), map, layout, slot, _token: token, probe, parker: SharedParker };
+        let inner = Inner {
+            name: name.to_owned(),
+            map,
+            layout,
+            slot,
+            slot_gen: AtomicU32::new(0),
+            _token: token,
+            probe,
+            parker: SharedParker,
+            agents: crate::alting::AgentRegistry::default(),
+        };
         if let Some(p) = inner.proc_slot(slot) {
             if let Some(gen) = pending {
                 // Clean the previous (dead) owner's memberships before reusing the slot.
@@ -131,6 +182,7 @@ impl Region {
             } else {
                 p.pid.store(std::process::id(), Ordering::Relaxed);
             }
+            inner.slot_gen.store(process::gen(p.state.load(Ordering::Acquire)), Ordering::Relaxed);
         }
         inner.sweep();
         Ok(Region { inner: Arc::new(inner) })
@@ -180,6 +232,12 @@ fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {
     h.creator_pid.store(std::process::id(), Ordering::Relaxed);
     h.max_barriers.store(layout.caps.max_barriers, Ordering::Relaxed);
     h.max_processes.store(layout.caps.max_processes, Ordering::Relaxed);
+    let a = &layout.caps.alt;
+    for (cell, v) in
+        h.alt_caps.iter().zip([a.agents, a.barriers, a.frontends_per_barrier, a.channels, a.slots_per_channel])
+    {
+        cell.store(v, Ordering::Relaxed);
+    }
     h.layout_hash.store(layout::layout_hash(), Ordering::Relaxed);
     // Tables are all-zero (FREE) in a fresh file; nothing else to write.
     h.ready.store(1, Ordering::Release);
@@ -211,9 +269,17 @@ pub(crate) fn validate(map: &Mapping, size: u64) -> Result<Layout> {
     if h.layout_hash.load(Ordering::Acquire) != layout::layout_hash() {
         return Err(Error::Version { found: version, expected: LAYOUT_VERSION });
     }
+    let alt = |i: usize| h.alt_caps[i].load(Ordering::Acquire);
     let caps = Capacities {
         max_barriers: h.max_barriers.load(Ordering::Acquire),
         max_processes: h.max_processes.load(Ordering::Acquire),
+        alt: AltCapacities {
+            agents: alt(0),
+            barriers: alt(1),
+            frontends_per_barrier: alt(2),
+            channels: alt(3),
+            slots_per_channel: alt(4),
+        },
     };
     let layout = Layout::new(caps).map_err(|_| Error::Corrupt(format!("capacities out of range: {caps:?}")))?;
     let declared = h.total_size.load(Ordering::Acquire);

@@ -20,6 +20,12 @@ const RESERVED: u32 = 1;
 const LIVE: u32 = 2;
 /// `kind` bit marking a membership barrier.
 pub const MEMBERSHIP: u32 = 1 << 31;
+/// `kind` bits marking an alting barrier (low bits: its index; `extra`: its generation).
+pub const ALTING: u32 = 0b01 << 30;
+/// `kind` bits marking a channel (low bits: its index; `extra`: its generation).
+pub const CHANNEL: u32 = 0b11 << 30;
+/// Mask of the tag bits of `kind`.
+pub const KIND_TAG: u32 = 0b11 << 30;
 const STUCK: Duration = Duration::from_secs(2);
 
 fn write_name(e: &NameEntry, name: &[u8]) {
@@ -45,17 +51,19 @@ fn read_name(e: &NameEntry) -> Option<([u8; MAX_NAME], usize)> {
     Some((buf, len))
 }
 
-/// A found (or created) barrier entry.
+/// A found (or created) entry.
 pub struct Found {
     pub index: u32,
     pub kind: u32,
+    /// Second word of the object's identity (e.g. an alting barrier's generation).
+    pub extra: u32,
 }
 
 impl Inner {
     /// Finds the plain barrier `name`, creating it with `kind` (and `parties` for its cell) if
     /// missing.
     pub(crate) fn find_or_create(&self, name: &str, kind: u32, parties: u32) -> Result<Found> {
-        let init = |i: u32| -> Result<u32> {
+        let init = |i: u32| -> Result<(u32, u32)> {
             for p in 0..self.layout.caps.max_processes {
                 if let Some(c) = self.member_count(i, p) {
                     c.store(0, Ordering::Relaxed);
@@ -63,7 +71,7 @@ impl Inner {
             }
             let cell = self.cell(i).ok_or_else(|| Error::Corrupt("barrier table out of bounds".into()))?;
             cell.init(parties, 0);
-            Ok(kind)
+            Ok((kind, 0))
         };
         self.lookup(name, Some(&init))
     }
@@ -72,7 +80,7 @@ impl Inner {
     /// `create(i)` (which initialises the object and returns its kind word) and publishes it; if
     /// `create` fails the reservation is given back. Without `create`, a missing name is
     /// [`Error::NotFound`].
-    pub(crate) fn lookup(&self, name: &str, create: Option<&dyn Fn(u32) -> Result<u32>>) -> Result<Found> {
+    pub(crate) fn lookup(&self, name: &str, create: Option<&dyn Fn(u32) -> Result<(u32, u32)>>) -> Result<Found> {
         name::check_object_name(name)?;
         let bytes = name.as_bytes();
         let cap = self.layout.caps.max_barriers;
@@ -92,10 +100,11 @@ impl Inner {
                         }
                         write_name(e, bytes);
                         match create(i) {
-                            Ok(kind) => {
+                            Ok((kind, extra)) => {
                                 e.kind.store(kind, Ordering::Relaxed);
+                                e.extra.store(extra, Ordering::Relaxed);
                                 e.state.store(LIVE, Ordering::Release);
-                                return Ok(Found { index: i, kind });
+                                return Ok(Found { index: i, kind, extra });
                             }
                             Err(err) => {
                                 e.state.store(FREE, Ordering::Release);
@@ -112,7 +121,8 @@ impl Inner {
                     LIVE => {
                         let (buf, len) = read_name(e).ok_or_else(|| Error::Corrupt("bad name length".into()))?;
                         if &buf[..len] == bytes {
-                            return Ok(Found { index: i, kind: e.kind.load(Ordering::Relaxed) });
+                            let (kind, extra) = (e.kind.load(Ordering::Relaxed), e.extra.load(Ordering::Relaxed));
+                            return Ok(Found { index: i, kind, extra });
                         }
                         break;
                     }

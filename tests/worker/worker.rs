@@ -82,6 +82,51 @@ fn phases(a: &[String]) {
     }
 }
 
+/// Goldsmith's challenge: P (0) offers a,b; Q (1) offers b,c; R (2) offers c,a. Loops
+/// `fair_select` (with a short timeout so it can stop) until the shared stop flag is set, which the
+/// first process to reach ROUNDS events sets. Logs `barrier << 24 | ticket` per event into LOG at
+/// `4 + me * stride`; word `me` holds its event count; word 3 the stop flag.
+fn goldsmith(a: &[String]) {
+    let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
+    let me = num(a, 3) as usize;
+    let rounds = num(a, 4);
+    let log = Log::open(&a[5]);
+    let stride = num(a, 6) as usize;
+    let names = ["a", "b", "c"];
+    // (barrier, front-end index) offered by each process.
+    let offers = [[(0usize, 0u32), (1, 0)], [(1, 1), (2, 0)], [(2, 1), (0, 1)]];
+    let fes: Vec<_> = offers[me]
+        .iter()
+        .map(|&(b, i)| region.alting_attach(names[b], i).unwrap_or_else(|e| fail(format!("attach: {e}"))))
+        .collect();
+    let mut alt = region.alternative().unwrap_or_else(|e| fail(format!("alternative: {e}")));
+    for f in &fes {
+        alt.add_alting(f).unwrap_or_else(|e| fail(format!("add: {e}")));
+    }
+    say("ready");
+    let mut n = 0usize;
+    let t0 = std::time::Instant::now();
+    while log.at(3).load(Ordering::SeqCst) == 0 {
+        match alt.select(muster::Select::Fair, Some(std::time::Duration::from_millis(50))) {
+            Ok(g) => {
+                let ticket = alt.ticket().unwrap_or_else(|e| fail(format!("ticket: {e}"))).unwrap_or(0);
+                if n >= stride {
+                    fail("log full".into());
+                }
+                log.at(4 + me * stride + n).store(((offers[me][g].0 as u32) << 24) | ticket, Ordering::SeqCst);
+                n += 1;
+                log.at(me).store(n as u32, Ordering::SeqCst);
+                if n as u32 >= rounds {
+                    log.at(3).store(1, Ordering::SeqCst);
+                }
+            }
+            Err(muster::Error::Timeout) => {}
+            Err(e) => fail(format!("select: {e}")),
+        }
+    }
+    say(&format!("done {n} {}", t0.elapsed().as_nanos()));
+}
+
 fn say(s: &str) {
     let mut o = std::io::stdout().lock();
     let _ = writeln!(o, "{s}");
@@ -149,6 +194,7 @@ fn main() {
             b.wait().unwrap_or_else(|e| fail(format!("parent wait after fork: {e}")));
             say("ok");
         }
+        Some("goldsmith") => goldsmith(&a),
         Some("join-and-hang") => {
             let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
             let _b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
