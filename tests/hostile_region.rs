@@ -34,7 +34,7 @@ fn scribble(name: &str, seed: u64, one_in: u64) {
     let mut bytes = std::fs::read(&path).unwrap();
     let mut rng = XorShift(seed | 1);
     for chunk in bytes[4096..].chunks_exact_mut(8) {
-        if rng.next() % one_in == 0 {
+        if rng.next().is_multiple_of(one_in) {
             let v = match rng.next() % 4 {
                 0 => rng.next(),
                 1 => rng.next() & 0xff,
