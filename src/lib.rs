@@ -24,6 +24,28 @@
 //! Membership barriers (`parties == 0`, The Grinder / JCSP `Barrier` style) count enrolled member
 //! handles instead: [`Region::join`] opens and enrolls, [`Barrier::resign`] withdraws.
 //!
+//! Alting barriers (JCSP `AltingBarrier`): offered as guards of an [`Alternative`]; an event fires
+//! only when every enrolled front-end offers it, and a select commits to at most one event.
+//!
+//! ```no_run
+//! use muster::{Region, RegionConfig, Select};
+//! # fn main() -> Result<(), muster::Error> {
+//! let region = Region::open_or_create("goldsmith", &RegionConfig::default())?;
+//! # region.alting_create("a", 2)?; region.alting_create("b", 2)?;
+//! let a = region.alting_attach("a", 0)?; // front-end 0 of "a", owned by this thread
+//! let b = region.alting_attach("b", 0)?;
+//! let mut alt = region.alternative()?;
+//! alt.add_alting(&a)?;
+//! alt.add_alting(&b)?;
+//! match alt.select(Select::Fair, Some(std::time::Duration::from_secs(1))) {
+//!     Ok(0) => println!("a happened"),
+//!     Ok(_) => println!("b happened"),
+//!     Err(muster::Error::Timeout) => println!("nobody offered in time"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Memory ordering: everything a participant did before arriving happens-before everything any
 //! participant does after its wait returns, in every process.
 #![deny(unsafe_op_in_unsafe_fn)]
