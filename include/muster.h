@@ -18,6 +18,14 @@
  *     only members wait; a member that times out is resigned, and a member whose process dies
  *     is resigned by its peers (who see MUSTER_EPEERDIED).
  *
+ *   Alting barriers (JCSP AltingBarrier): a barrier is a family of front-ends, each owned by one
+ *   thread at a time (muster_alting_attach; muster_alting_close gives ownership up, the front-end
+ *   stays enrolled). A front-end is offered as a guard of an Alternative (muster_alt_*) beside
+ *   channel inputs (muster_channel_*), skip and a timeout; an alting barrier fires only when every
+ *   enrolled front-end offers it, and a select commits to at most one guard. The choice protocol
+ *   is lock-free across processes: a process that dies mid-select wedges nobody (its offers are
+ *   withdrawn; its front-ends stay enrolled until muster_alting_reset).
+ *
  * CONVENTIONS
  *   Every function returning int returns MUSTER_OK (0) or a non-negative result on success and
  *   a negative MUSTER_E* code on failure. Out-parameters are written only on success. Every
@@ -36,7 +44,9 @@
  *   All functions may be called from any thread. Each function documents what may run
  *   concurrently on the same handle. In short: counted-barrier handles may be shared by any
  *   number of threads; a member handle stands for one party (one waiting thread at a time, no
- *   resign while it waits); close a handle only when no other thread uses it.
+ *   resign while it waits); close a handle only when no other thread uses it. Alting front-end,
+ *   channel and Alternative handles are per thread: use each only on the thread that created it
+ *   (other threads get MUSTER_EMISUSE).
  */
 
 
@@ -97,17 +107,21 @@
 #define MUSTER_EEXIST -3
 
 /**
- * No region by that name (`muster_region_open`, `muster_region_unlink`).
+ * No region by that name (`muster_region_open`, `muster_region_unlink`), or no alting barrier by
+ * that name in the region (`muster_alting_attach`, `muster_alting_reset`).
  */
 #define MUSTER_ENOENT -4
 
 /**
- * A fixed capacity of the region is exhausted (barrier slots or process slots).
+ * A fixed capacity of the region is exhausted: barrier slots, process slots, or the alting
+ * capacities of `muster_region_config` (agents, alting barriers, front-ends per barrier,
+ * channels).
  */
 #define MUSTER_EFULL -5
 
 /**
- * A timed wait's deadline passed (`muster_barrier_wait_timeout`).
+ * A timed wait's deadline passed (`muster_barrier_wait_timeout`, `muster_channel_read`,
+ * `muster_alt_select`).
  */
 #define MUSTER_ETIMEDOUT -6
 
@@ -130,7 +144,8 @@
 #define MUSTER_EPEERDIED -9
 
 /**
- * The barrier exists with another kind or party count than requested.
+ * The barrier exists with another kind or party count than requested, or the name belongs to
+ * another kind of object (plain barrier, alting barrier, channel).
  */
 #define MUSTER_EMISMATCH -10
 
@@ -148,7 +163,11 @@
  * The call breaks the API's rules: enrolling twice, resigning a non-member, waiting on a
  * membership barrier as a non-member, a second concurrent wait on one member handle, resigning
  * while that handle waits, using a region or barrier handle inherited across `fork` (open the
- * region again in the child).
+ * region again in the child). Alting: enrolling an enrolled or resigning a resigned front-end,
+ * sync/poll/expand/select on a resigned one, attaching a front-end another live thread or
+ * process owns, contracting front-ends that are not one expansion, using a front-end after it
+ * was contracted, using a front-end, channel or Alternative handle from another thread than its
+ * creator, mixing guards of different regions or threads in one Alternative.
  */
 #define MUSTER_EMISUSE -13
 
@@ -169,15 +188,79 @@
 
 /**
  * An internal error: a bug in libmuster was caught before it could cross the C boundary.
- * Codes -17 to -31 are reserved for the alting API.
+ * Codes -17 to -31 are reserved for later versions.
  */
 #define MUSTER_EINTERNAL -32
+
+/**
+ * `muster_channel_open` flag: a full channel drops its oldest value instead of blocking the
+ * writer (JCSP `OverWriteOldestBuffer`).
+ */
+#define MUSTER_CHANNEL_OVERWRITE 1
+
+/**
+ * `muster_alt_select` mode: any ready guard may be chosen.
+ */
+#define MUSTER_SELECT_ARBITRARY 0
+
+/**
+ * `muster_alt_select` mode: guard order; a ready channel or skip guard beats the guards listed
+ * after it. Priorities among barrier guards cannot be honoured (as in JCSP) and are not.
+ */
+#define MUSTER_SELECT_PRI 1
+
+/**
+ * `muster_alt_select` mode: rotating priority; the guard chosen last has the lowest priority in
+ * the next select of this Alternative, so no ready guard starves.
+ */
+#define MUSTER_SELECT_FAIR 2
+
+/**
+ * An Alternative (opaque): a list of guards (alting barrier front-ends, channel inputs, skip)
+ * of which `muster_alt_select` fires exactly one (JCSP `Alternative`). Created by
+ * `muster_alt_create`, released by `muster_alt_destroy`. A per-thread handle (see
+ * `muster_alting`): its guards must be handles of the same thread and region; it is bound to
+ * that region by the first barrier or channel guard added.
+ */
+typedef struct muster_alt muster_alt;
+
+/**
+ * One owned front-end of an alting barrier (opaque). Created by `muster_alting_attach`,
+ * released by `muster_alting_close`.
+ *
+ * ALTING BARRIERS
+ *   An alting barrier (`muster_alting_create`) has front-ends with indices 0, 1, ...; each party
+ *   owns one (`muster_alting_attach`). It fires when every enrolled front-end offers it: by a
+ *   committed `muster_alting_sync`, a bounded `muster_alting_poll`, or as a guard of a
+ *   `muster_alt_select` among other barriers, channel inputs, skip and a timeout (CSP external
+ *   choice, JCSP `AltingBarrier`). When it fires, every party's offer is taken at once: all
+ *   parties of one event see the same ticket (`muster_alt_ticket`). Everything a party did before
+ *   offering happens-before everything the other parties do after their sync, poll or select
+ *   returns the event.
+ *
+ * PER-THREAD HANDLES
+ *   `muster_alting`, `muster_channel` and `muster_alt` handles belong to the thread that created
+ *   them: use and close them on that thread only (other threads get `MUSTER_EMISUSE`), and never
+ *   in a child after `fork()` (open the region again there). To hand a front-end to another
+ *   thread or process, close it (it stays enrolled) and attach the same index there. A front-end
+ *   whose owner died stays enrolled: the other parties wait until someone attaches it (live
+ *   processes may, once the owner is dead) or recycles it with `muster_alting_reset`.
+ */
+typedef struct muster_alting muster_alting;
 
 /**
  * A handle on a named barrier in a region (opaque). Created by `muster_barrier_open`, released
  * by `muster_barrier_close`.
  */
 typedef struct muster_barrier muster_barrier;
+
+/**
+ * A channel of `uint64_t` values between threads and processes (opaque; any number of writers,
+ * one reader at a time), usable as an input guard of an Alternative. Created by
+ * `muster_channel_open`, released by `muster_channel_close`. A per-thread handle (see
+ * `muster_alting`): use and close it on the thread that opened it.
+ */
+typedef struct muster_channel muster_channel;
 
 /**
  * An open shared-memory region (opaque). Created by `muster_region_create`,
@@ -212,9 +295,32 @@ typedef struct muster_region_config {
      */
     uint32_t mode;
     /**
+     * Most threads that use alting barriers, channels or Alternatives in the region at once
+     * (each such thread takes one agent slot while it holds a handle), 1..=65535 (0: default
+     * 256).
+     */
+    uint32_t max_agents;
+    /**
+     * Most alting barriers, 1..=2^28 - 1 (0: default 256).
+     */
+    uint32_t max_alting_barriers;
+    /**
+     * Most front-ends per alting barrier, counting those added by `muster_alting_expand`,
+     * 1..=64 (0: default 32).
+     */
+    uint32_t max_frontends_per_barrier;
+    /**
+     * Most channels (0: default 256).
+     */
+    uint32_t max_channels;
+    /**
+     * Largest channel capacity, 1..=65535 (0: default 64).
+     */
+    uint32_t max_channel_capacity;
+    /**
      * Reserved for later versions; must be zero.
      */
-    uint32_t reserved[12];
+    uint32_t reserved[7];
 } muster_region_config;
 
 #ifdef __cplusplus
@@ -599,6 +705,469 @@ int muster_barrier_is_member(const struct muster_barrier *barrier);
  */
 int muster_barrier_generation(const struct muster_barrier *barrier,
                               uint64_t *out);
+
+/**
+ * Creates the alting barrier `name` in `region` with `n` enrolled, unowned front-ends, indices
+ * `0 .. n-1` (JCSP `AltingBarrier.create(n)`). The parties then attach them.
+ *
+ * `name`: 1 to 64 bytes of UTF-8 without control characters; alting barriers, channels and
+ * plain barriers share the region's names. `n`: 1 ..= `max_frontends_per_barrier`.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `n` is 0), `MUSTER_ENAME`,
+ * `MUSTER_EEXIST` (the name is taken), `MUSTER_EFULL` (no free name or alting barrier slot, or
+ * `n` > `max_frontends_per_barrier`), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: may be called from any thread, concurrently with any function; of racing
+ * creators of one name exactly one succeeds.
+ *
+ * # Safety
+ * `region` must be NULL or a live region handle; `name` NULL or NUL-terminated.
+ */
+int muster_alting_create(struct muster_region *region,
+                         const char *name,
+                         uint32_t n);
+
+/**
+ * Takes ownership of front-end `index` of the alting barrier `name` for the calling thread
+ * (JCSP `mark`). The front-end keeps its enrollment (a resigned one stays resigned).
+ *
+ * `out`: receives the new handle on success (untouched on failure). The handle keeps the region
+ * mapped: `region` may be closed before it.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `index` >= `max_frontends_per_barrier`),
+ * `MUSTER_ENAME`, `MUSTER_ENOENT` (no such name), `MUSTER_EMISMATCH` (the name is a plain barrier
+ * or a channel), `MUSTER_EMISUSE` (another live thread or process owns the front-end, `index` is
+ * not in use, or the region handle was inherited across `fork`), `MUSTER_EFULL` (no free agent
+ * slot: `max_agents` threads already use alting objects in the region), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: may be called from any thread; the handle belongs to the calling thread (see
+ * `muster_alting`). Attaching a front-end this thread already owns gives a second handle on it.
+ *
+ * # Safety
+ * `region` must be NULL or a live region handle; `name` NULL or NUL-terminated; `out` NULL or
+ * writable.
+ */
+int muster_alting_attach(struct muster_region *region,
+                         const char *name,
+                         uint32_t index,
+                         struct muster_alting **out);
+
+/**
+ * Closes a front-end handle, giving up its ownership. The front-end stays enrolled (or
+ * resigned): the other parties wait for it until it is attached again (by any thread or
+ * process) or resigned there.
+ *
+ * `frontend`: the handle, or NULL (a no-op). In a child forked from the creating process the
+ * call does nothing but return `MUSTER_OK` (the parent's objects are not the child's to release).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EMISUSE` if called by another thread than the owner (the handle
+ * then stays open).
+ *
+ * Thread-safety: on the owning thread only; no call may use `frontend` afterwards. Keep the
+ * handle open while an Alternative it was added to is still selected.
+ *
+ * # Safety
+ * `frontend` must be NULL or a handle returned by libmuster and not yet closed.
+ */
+int muster_alting_close(struct muster_alting *frontend);
+
+/**
+ * Recycles front-end `index` of `name` whose owner terminated: it becomes enrolled (also if it
+ * was resigned) and unowned (JCSP `reset`). Do not use it to move a front-end between live
+ * threads (close and attach do that).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `index` out of range), `MUSTER_ENAME`,
+ * `MUSTER_ENOENT`, `MUSTER_EMISMATCH` (not an alting barrier), `MUSTER_EMISUSE` (`index` not in
+ * use), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: may be called from any thread.
+ *
+ * # Safety
+ * `region` must be NULL or a live region handle; `name` NULL or NUL-terminated.
+ */
+int muster_alting_reset(struct muster_region *region,
+                        const char *name,
+                        uint32_t index);
+
+/**
+ * Enrolls a resigned front-end again: the barrier waits for it from now on.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already enrolled, owned by
+ * another live agent, contracted, or wrong thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only (see `muster_alting`).
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_enroll(struct muster_alting *frontend);
+
+/**
+ * Resigns the front-end: the others may complete the barrier without it (this call completes it
+ * if all the other enrolled front-ends are offering).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already resigned, contracted,
+ * or wrong thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_resign(struct muster_alting *frontend);
+
+/**
+ * Committed synchronisation: offers the barrier and blocks until it fires (every enrolled
+ * front-end offers it).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (resigned, contracted, or wrong
+ * thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only. Signals do not interrupt the wait.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_sync(struct muster_alting *frontend);
+
+/**
+ * Offers the barrier for at most `offer_ns` nanoseconds (JCSP `poll`). 0 fires only if all the
+ * other enrolled front-ends are already offering; otherwise the offer is withdrawn when the time
+ * is up (never earlier).
+ *
+ * Returns: 1 if the barrier fired, 0 if not; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (resigned,
+ * contracted, or wrong thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_poll(struct muster_alting *frontend,
+                       uint64_t offer_ns);
+
+/**
+ * Adds `n` enrolled, unowned front-ends to the barrier (JCSP `expand`); the new parties attach
+ * them. The barrier now waits for them too.
+ *
+ * `first_index`: receives the lowest index of the new front-ends. They are the lowest free
+ * indices, so they are `first_index .. first_index + n - 1` unless earlier contractions left
+ * gaps; `muster_alting_expanded` lists them exactly. This handle remembers the expansion, so
+ * `muster_alting_contract(frontend, first_index, n)` removes exactly these front-ends either way.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL, `n` is 0), `MUSTER_EFULL` (fewer than `n` free
+ * front-end slots: `max_frontends_per_barrier`; nothing is added), `MUSTER_EMISUSE` (resigned,
+ * contracted, or wrong thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle; `first_index` NULL or writable.
+ */
+int muster_alting_expand(struct muster_alting *frontend,
+                         uint32_t n,
+                         uint32_t *first_index);
+
+/**
+ * The indices of the front-ends that the expansion starting at `first_index` (made through this
+ * handle and not yet contracted through it) added, in increasing order.
+ *
+ * `indices`: receives up to `capacity` indices; may be NULL when `capacity` is 0.
+ *
+ * Returns: the number of front-ends of that expansion (may exceed `capacity`; only `capacity`
+ * are written); `MUSTER_EINVAL` (NULL `frontend`, NULL `indices` with `capacity` > 0, or no such
+ * expansion through this handle), `MUSTER_EMISUSE` (wrong thread/process).
+ *
+ * Thread-safety: on the owning thread only.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle; `indices` NULL or writable for `capacity` values.
+ */
+int muster_alting_expanded(struct muster_alting *frontend,
+                           uint32_t first_index,
+                           uint32_t *indices,
+                           uint32_t capacity);
+
+/**
+ * Removes the `n` front-ends of one earlier expansion (all of them; JCSP `contract`); this may
+ * complete the barrier. Handles on removed front-ends fail with `MUSTER_EMISUSE` afterwards.
+ *
+ * If this handle made an expansion of `n` front-ends starting at `first_index`, exactly those are
+ * removed. Otherwise the front-ends `first_index .. first_index + n - 1` are, which must be all
+ * of one expansion (made through any handle).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL, `n` is 0, indices out of range), `MUSTER_EMISUSE`
+ * (the front-ends are not exactly one expansion of this barrier, include this handle's own
+ * front-end or were already removed; this handle resigned, contracted, or wrong thread/process),
+ * `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_contract(struct muster_alting *frontend,
+                           uint32_t first_index,
+                           uint32_t n);
+
+/**
+ * This front-end's index within its barrier.
+ *
+ * Returns: the index (>= 0); `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (wrong thread/process).
+ *
+ * Thread-safety: on the owning thread only.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_index(const struct muster_alting *frontend);
+
+/**
+ * How many times the barrier has fired (its latest ticket).
+ *
+ * `out`: receives the count on success (untouched on failure).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument), `MUSTER_EMISUSE` (wrong
+ * thread/process, barrier gone), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only; the value is a snapshot.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle; `out` NULL or writable.
+ */
+int muster_alting_completions(const struct muster_alting *frontend,
+                              uint64_t *out);
+
+/**
+ * Opens the channel `name` in `region`, creating it if it does not exist.
+ *
+ * `name`: as for `muster_alting_create` (shared name table). `capacity`: the number of values it
+ * buffers, 1 ..= `max_channel_capacity`. `flags`: 0 or `MUSTER_CHANNEL_OVERWRITE`. `capacity`
+ * and `flags` apply when this call creates the channel; an existing channel keeps its own.
+ * `out`: receives the new handle on success (untouched on failure).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `capacity` 0 or too large, unknown
+ * flags), `MUSTER_ENAME`, `MUSTER_EMISMATCH` (the name is a barrier), `MUSTER_EFULL` (no free
+ * name or channel slot, or no free agent slot), `MUSTER_EMISUSE` (region handle inherited across
+ * `fork`), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: may be called from any thread; the handle belongs to the calling thread.
+ *
+ * # Safety
+ * `region` must be NULL or a live region handle; `name` NULL or NUL-terminated; `out` NULL or
+ * writable.
+ */
+int muster_channel_open(struct muster_region *region,
+                        const char *name,
+                        uint32_t capacity,
+                        uint32_t flags,
+                        struct muster_channel **out);
+
+/**
+ * Closes a channel handle. The channel and its buffered values live on in the region.
+ *
+ * `channel`: the handle, or NULL (a no-op). In a child forked from the opening process the call
+ * does nothing but return `MUSTER_OK`.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EMISUSE` if called by another thread than the opener (the handle
+ * then stays open).
+ *
+ * Thread-safety: on the opening thread only; no call may use `channel` afterwards. Keep it open
+ * while an Alternative it was added to is still selected.
+ *
+ * # Safety
+ * `channel` must be NULL or a handle returned by libmuster and not yet closed.
+ */
+int muster_channel_close(struct muster_channel *channel);
+
+/**
+ * Writes `value`, blocking while the channel is full (an overwriting channel drops its oldest
+ * value instead). The write happens-before the read that returns the value.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (wrong thread/process),
+ * `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the opening thread only; any number of handles (threads, processes) may
+ * write to one channel at once.
+ *
+ * # Safety
+ * `channel` must be NULL or a live handle.
+ */
+int muster_channel_write(struct muster_channel *channel,
+                         uint64_t value);
+
+/**
+ * Writes `value` unless the channel is full.
+ *
+ * Returns: 1 if written, 0 if the channel was full; errors as `muster_channel_write`.
+ *
+ * Thread-safety: as `muster_channel_write`.
+ *
+ * # Safety
+ * `channel` must be NULL or a live handle.
+ */
+int muster_channel_try_write(struct muster_channel *channel,
+                             uint64_t value);
+
+/**
+ * Reads the oldest value, blocking until there is one.
+ *
+ * `timeout_ns`: the longest wait in nanoseconds on `CLOCK_MONOTONIC`; negative waits forever.
+ * `out`: receives the value on success (untouched on failure).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_ETIMEDOUT` (no value in time; never earlier), `MUSTER_EINVAL`
+ * (NULL argument), `MUSTER_EMISUSE` (wrong thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the opening thread only; read one channel from one thread at a time (the
+ * channel is any-to-one).
+ *
+ * # Safety
+ * `channel` must be NULL or a live handle; `out` NULL or writable.
+ */
+int muster_channel_read(struct muster_channel *channel,
+                        int64_t timeout_ns,
+                        uint64_t *out);
+
+/**
+ * Reads the oldest value if there is one (after a channel guard fired, there is).
+ *
+ * `out`: receives the value when one was read (untouched otherwise).
+ *
+ * Returns: 1 if a value was read, 0 if the channel was empty; errors as `muster_channel_read`.
+ *
+ * Thread-safety: as `muster_channel_read`.
+ *
+ * # Safety
+ * `channel` must be NULL or a live handle; `out` NULL or writable.
+ */
+int muster_channel_try_read(struct muster_channel *channel,
+                            uint64_t *out);
+
+/**
+ * Creates an empty Alternative for the calling thread.
+ *
+ * `out`: receives the new handle on success (untouched on failure).
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `out`).
+ *
+ * Thread-safety: may be called from any thread; the handle belongs to the calling thread.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+int muster_alt_create(struct muster_alt **out);
+
+/**
+ * Destroys an Alternative (its guards' handles stay open).
+ *
+ * `alt`: the handle, or NULL (a no-op). In a child forked from the creating process the call
+ * does nothing but return `MUSTER_OK`.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EMISUSE` if called by another thread than the creator (the handle
+ * then stays valid).
+ *
+ * Thread-safety: on the creating thread only; no call may use `alt` afterwards.
+ *
+ * # Safety
+ * `alt` must be NULL or a handle returned by libmuster and not yet destroyed.
+ */
+int muster_alt_destroy(struct muster_alt *alt);
+
+/**
+ * Adds an alting barrier guard: the select offers the barrier and fires this guard when the
+ * barrier completes (for every party at once). Offering one barrier twice in one Alternative is
+ * an error at select time.
+ *
+ * Returns: the guard's index (>= 0; guards are numbered 0, 1, ... in the order added);
+ * `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (the front-end belongs to another region handle or
+ * thread than the Alternative's other guards, or a handle is used by a thread other than its
+ * creator), `MUSTER_EFULL` (no free agent slot).
+ *
+ * Thread-safety: on the creating thread only. Keep `frontend` open while `alt` is selected.
+ *
+ * # Safety
+ * `alt` and `frontend` must each be NULL or a live handle.
+ */
+int muster_alt_add_alting(struct muster_alt *alt,
+                          struct muster_alting *frontend);
+
+/**
+ * Adds a channel input guard: it fires when the channel holds a value; then read the value with
+ * `muster_channel_try_read` (it is there).
+ *
+ * Returns: the guard's index (>= 0); errors as `muster_alt_add_alting`.
+ *
+ * Thread-safety: on the creating thread only. Keep `channel` open while `alt` is selected.
+ *
+ * # Safety
+ * `alt` and `channel` must each be NULL or a live handle.
+ */
+int muster_alt_add_channel(struct muster_alt *alt,
+                           struct muster_channel *channel);
+
+/**
+ * Adds a guard that is always ready (CSP `SKIP`): a select with it never blocks.
+ *
+ * Returns: the guard's index (>= 0); `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (wrong thread).
+ *
+ * Thread-safety: on the creating thread only.
+ *
+ * # Safety
+ * `alt` must be NULL or a live handle.
+ */
+int muster_alt_add_skip(struct muster_alt *alt);
+
+/**
+ * Waits until one guard fires and returns its index (JCSP `select`, `priSelect`,
+ * `fairSelect`). A fired barrier guard means the synchronisation happened for every party (see
+ * `muster_alt_ticket`); a fired channel guard means a value can be read.
+ *
+ * `mode`: `MUSTER_SELECT_ARBITRARY`, `MUSTER_SELECT_PRI` or `MUSTER_SELECT_FAIR`.
+ * `timeout_ns`: a timeout guard in nanoseconds on `CLOCK_MONOTONIC`; negative: none.
+ *
+ * Returns: the fired guard's index (>= 0); `MUSTER_ETIMEDOUT` if no guard fired in time (never
+ * earlier); `MUSTER_EINVAL` (NULL, unknown `mode`, no guards and no timeout); `MUSTER_EMISUSE`
+ * (a barrier offered twice, a guard's front-end resigned, contracted or owned by another live
+ * agent, wrong thread/process); `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the creating thread only. Signals do not interrupt the wait.
+ *
+ * # Safety
+ * `alt` must be NULL or a live handle.
+ */
+int muster_alt_select(struct muster_alt *alt,
+                      int mode,
+                      int64_t timeout_ns);
+
+/**
+ * The completion number (ticket 1, 2, ...) of the barrier that fired in the calling thread's last
+ * select in this Alternative's region: the same for every party of that event, so processes can
+ * match their logs. Read it right after `muster_alt_select`.
+ *
+ * `out`: receives the ticket, or 0 if the last select fired a channel, skip or timeout guard.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument), `MUSTER_EMISUSE` (wrong
+ * thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the creating thread only.
+ *
+ * # Safety
+ * `alt` must be NULL or a live handle; `out` NULL or writable.
+ */
+int muster_alt_ticket(struct muster_alt *alt,
+                      uint32_t *out);
+
+/**
+ * The number of guards added.
+ *
+ * Returns: the count (>= 0); `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (wrong thread/process).
+ *
+ * Thread-safety: on the creating thread only.
+ *
+ * # Safety
+ * `alt` must be NULL or a live handle.
+ */
+int muster_alt_count(const struct muster_alt *alt);
 
 #ifdef __cplusplus
 }  // extern "C"

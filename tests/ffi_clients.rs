@@ -366,3 +366,112 @@ fn checked_in_header_is_current() {
     }
     run_ok(Command::new("sh").arg(root().join("scripts/check-header.sh")), LIMIT, "scripts/check-header.sh");
 }
+
+// ---- Alting barriers, channels and the Alternative (tests/c/alting_*.c) ----
+
+#[test]
+fn alting_symbols_are_exported() {
+    let inst = installed();
+    let o = run_ok(
+        Command::new("nm").args(["-D", "--defined-only"]).arg(inst.lib().join("libmuster.so")),
+        LIMIT,
+        "nm -D --defined-only",
+    );
+    let names: Vec<&str> = o.stdout.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    let header = std::fs::read_to_string(root().join("include/muster.h")).unwrap();
+    let required = [
+        "muster_alting_create",
+        "muster_alting_attach",
+        "muster_alting_close",
+        "muster_alting_reset",
+        "muster_alting_enroll",
+        "muster_alting_resign",
+        "muster_alting_sync",
+        "muster_alting_poll",
+        "muster_alting_expand",
+        "muster_alting_expanded",
+        "muster_alting_contract",
+        "muster_alting_index",
+        "muster_alting_completions",
+        "muster_channel_open",
+        "muster_channel_close",
+        "muster_channel_write",
+        "muster_channel_try_write",
+        "muster_channel_read",
+        "muster_channel_try_read",
+        "muster_alt_create",
+        "muster_alt_destroy",
+        "muster_alt_add_alting",
+        "muster_alt_add_channel",
+        "muster_alt_add_skip",
+        "muster_alt_select",
+        "muster_alt_ticket",
+        "muster_alt_count",
+    ];
+    for r in required {
+        assert!(names.contains(&r), "{r} is not exported");
+        assert!(header.contains(&format!(" {r}(")), "{r} is not declared in muster.h");
+    }
+    for t in ["typedef struct muster_alting muster_alting;", "typedef struct muster_alt muster_alt;"] {
+        assert!(header.contains(t), "muster.h lacks `{t}`");
+    }
+    for m in ["MUSTER_SELECT_ARBITRARY", "MUSTER_SELECT_PRI", "MUSTER_SELECT_FAIR", "MUSTER_CHANNEL_OVERWRITE"] {
+        assert!(header.contains(&format!("#define {m} ")), "muster.h lacks {m}");
+    }
+}
+
+#[test]
+fn c_alting_api() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "alting_api.c", "alting_api", false);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_alting_api_static_link() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "alting_api.c", "alting_api_static", true);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_alting_select_and_channels() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "alting_select.c", "alting_select", false);
+    run_client(&exe, &[]);
+}
+
+/// The alting test programs compiled as C++ (`-x c++`): the new declarations are usable from C++.
+#[test]
+fn c_alting_as_cxx() {
+    if !have("c++") {
+        eprintln!("SKIPPED: no c++ compiler");
+        return;
+    }
+    let inst = installed();
+    let (cflags, libs) = compile_flags(inst);
+    for src in ["alting_api", "alting_select"] {
+        let exe = inst.bin.join(format!("{src}_cxx"));
+        run_ok(
+            Command::new("c++")
+                .args(["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-x", "c++"])
+                .args(&cflags)
+                .arg(root().join("tests/c").join(format!("{src}.c")))
+                .args(["-x", "none", "-o"])
+                .arg(&exe)
+                .args(&libs)
+                .arg(format!("-Wl,-rpath,{}", inst.lib().display())),
+            LIMIT,
+            &format!("compiling {src}.c as C++"),
+        );
+        run_client(&exe, &[]);
+    }
+}
+
+#[test]
+fn c_alting_goldsmith_3_processes() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c99", "alting_goldsmith.c", "alting_goldsmith", false);
+    let o = run_client(&exe, &["100000"]);
+    assert!(o.stdout.contains("events/s"), "no rate reported:\n{}", o.stdout);
+}

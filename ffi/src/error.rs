@@ -17,11 +17,15 @@ pub const MUSTER_EINVAL: c_int = -1;
 pub const MUSTER_ENAME: c_int = -2;
 /// The region already exists (`muster_region_create`).
 pub const MUSTER_EEXIST: c_int = -3;
-/// No region by that name (`muster_region_open`, `muster_region_unlink`).
+/// No region by that name (`muster_region_open`, `muster_region_unlink`), or no alting barrier by
+/// that name in the region (`muster_alting_attach`, `muster_alting_reset`).
 pub const MUSTER_ENOENT: c_int = -4;
-/// A fixed capacity of the region is exhausted (barrier slots or process slots).
+/// A fixed capacity of the region is exhausted: barrier slots, process slots, or the alting
+/// capacities of `muster_region_config` (agents, alting barriers, front-ends per barrier,
+/// channels).
 pub const MUSTER_EFULL: c_int = -5;
-/// A timed wait's deadline passed (`muster_barrier_wait_timeout`).
+/// A timed wait's deadline passed (`muster_barrier_wait_timeout`, `muster_channel_read`,
+/// `muster_alt_select`).
 pub const MUSTER_ETIMEDOUT: c_int = -6;
 /// The member handle was resigned (its timed wait expired, or `muster_barrier_resign` on a
 /// membership barrier); enroll again to use it.
@@ -32,7 +36,8 @@ pub const MUSTER_EBROKEN: c_int = -8;
 /// A member process died while others waited; the barrier is broken until `muster_barrier_reset`.
 /// `muster_last_peer_pid` tells which process.
 pub const MUSTER_EPEERDIED: c_int = -9;
-/// The barrier exists with another kind or party count than requested.
+/// The barrier exists with another kind or party count than requested, or the name belongs to
+/// another kind of object (plain barrier, alting barrier, channel).
 pub const MUSTER_EMISMATCH: c_int = -10;
 /// The region was created with another, incompatible layout version.
 pub const MUSTER_EVERSION: c_int = -11;
@@ -41,7 +46,11 @@ pub const MUSTER_ECORRUPT: c_int = -12;
 /// The call breaks the API's rules: enrolling twice, resigning a non-member, waiting on a
 /// membership barrier as a non-member, a second concurrent wait on one member handle, resigning
 /// while that handle waits, using a region or barrier handle inherited across `fork` (open the
-/// region again in the child).
+/// region again in the child). Alting: enrolling an enrolled or resigning a resigned front-end,
+/// sync/poll/expand/select on a resigned one, attaching a front-end another live thread or
+/// process owns, contracting front-ends that are not one expansion, using a front-end after it
+/// was contracted, using a front-end, channel or Alternative handle from another thread than its
+/// creator, mixing guards of different regions or threads in one Alternative.
 pub const MUSTER_EMISUSE: c_int = -13;
 /// The region file exists but this user may not open it.
 pub const MUSTER_EPERM: c_int = -14;
@@ -50,7 +59,7 @@ pub const MUSTER_ENOMEM: c_int = -15;
 /// Another operating-system error (see `muster_last_error_message`).
 pub const MUSTER_EIO: c_int = -16;
 /// An internal error: a bug in libmuster was caught before it could cross the C boundary.
-/// Codes -17 to -31 are reserved for the alting API.
+/// Codes -17 to -31 are reserved for later versions.
 pub const MUSTER_EINTERNAL: c_int = -32;
 
 /// All codes, for tests and for `muster_strerror`.

@@ -14,7 +14,16 @@ mod region;
 
 mod barrier;
 
+mod alting;
+
+mod channel;
+
+mod alt;
+
+pub use alt::*;
+pub use alting::*;
 pub use barrier::*;
+pub use channel::*;
 pub use error::*;
 pub use region::*;
 

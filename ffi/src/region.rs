@@ -32,12 +32,27 @@ pub struct muster_region_config {
     /// Permission bits of the region file, e.g. `0600` or `0660`; must include `0600`
     /// (0: default `0600`). The umask does not apply.
     pub mode: u32,
+    /// Most threads that use alting barriers, channels or Alternatives in the region at once
+    /// (each such thread takes one agent slot while it holds a handle), 1..=65535 (0: default
+    /// 256).
+    pub max_agents: u32,
+    /// Most alting barriers, 1..=2^28 - 1 (0: default 256).
+    pub max_alting_barriers: u32,
+    /// Most front-ends per alting barrier, counting those added by `muster_alting_expand`,
+    /// 1..=64 (0: default 32).
+    pub max_frontends_per_barrier: u32,
+    /// Most channels (0: default 256).
+    pub max_channels: u32,
+    /// Largest channel capacity, 1..=65535 (0: default 64).
+    pub max_channel_capacity: u32,
     /// Reserved for later versions; must be zero.
-    pub reserved: [u32; 12],
+    pub reserved: [u32; 7],
 }
 
 /// Size of the fields every version of `muster_region_config` has.
 const CONFIG_V1_SIZE: usize = 16;
+/// Index of the first reserved word (after the alting capacities).
+const FIRST_RESERVED_WORD: usize = 9;
 /// Larger sizes are certainly garbage.
 const CONFIG_MAX_SIZE: usize = 4096;
 
@@ -49,7 +64,12 @@ impl muster_region_config {
             max_barriers: d.max_barriers,
             max_processes: d.max_processes,
             mode: d.mode,
-            reserved: [0; 12],
+            max_agents: d.max_agents,
+            max_alting_barriers: d.max_alting_barriers,
+            max_frontends_per_barrier: d.max_frontends_per_barrier,
+            max_channels: d.max_channels,
+            max_channel_capacity: d.max_channel_capacity,
+            reserved: [0; 7],
         }
     }
 }
@@ -82,13 +102,19 @@ unsafe fn read_config(config: *const muster_region_config) -> Result<RegionConfi
         }
     }
     let word = |i: usize| u32::from_ne_bytes([local[4 * i], local[4 * i + 1], local[4 * i + 2], local[4 * i + 3]]);
-    if (4..ours / 4).any(|i| word(i) != 0) {
+    if (FIRST_RESERVED_WORD..ours / 4).any(|i| word(i) != 0) {
         return Err(fail(MUSTER_EINVAL, "config->reserved must be zero"));
     }
     let pick = |v: u32, d: u32| if v == 0 { d } else { v };
     c.max_barriers = pick(word(1), c.max_barriers);
     c.max_processes = pick(word(2), c.max_processes);
     c.mode = pick(word(3), c.mode);
+    // A v1 caller (size 16) has no alting fields: `local` holds zeros there, so the defaults.
+    c.max_agents = pick(word(4), c.max_agents);
+    c.max_alting_barriers = pick(word(5), c.max_alting_barriers);
+    c.max_frontends_per_barrier = pick(word(6), c.max_frontends_per_barrier);
+    c.max_channels = pick(word(7), c.max_channels);
+    c.max_channel_capacity = pick(word(8), c.max_channel_capacity);
     Ok(c)
 }
 
@@ -284,7 +310,8 @@ mod tests {
     #[test]
     fn config_layout() {
         assert_eq!(size_of::<muster_region_config>(), 64);
-        assert_eq!(std::mem::offset_of!(muster_region_config, reserved), CONFIG_V1_SIZE);
+        assert_eq!(std::mem::offset_of!(muster_region_config, max_agents), CONFIG_V1_SIZE);
+        assert_eq!(std::mem::offset_of!(muster_region_config, reserved), FIRST_RESERVED_WORD * 4);
     }
 
     #[test]
@@ -298,6 +325,14 @@ mod tests {
         // SAFETY: as above.
         let r = unsafe { read_config(&c) }.unwrap();
         assert_eq!((r.max_barriers, r.mode), (7, RegionConfig::default().mode));
+        c.max_frontends_per_barrier = 4;
+        c.max_channel_capacity = 0;
+        // SAFETY: as above.
+        let r = unsafe { read_config(&c) }.unwrap();
+        assert_eq!(
+            (r.max_frontends_per_barrier, r.max_channel_capacity),
+            (4, RegionConfig::default().max_channel_capacity)
+        );
         c.reserved[3] = 1;
         // SAFETY: as above.
         assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL));
@@ -322,7 +357,9 @@ mod tests {
         let mut small = muster_region_config::defaults();
         small.size = CONFIG_V1_SIZE as u32;
         small.reserved[0] = 9; // outside the declared size: ignored
-                               // SAFETY: the full struct is readable.
-        assert!(unsafe { read_config(&small) }.is_ok());
+        small.max_agents = 9; // likewise
+                              // SAFETY: the full struct is readable.
+        let r = unsafe { read_config(&small) }.unwrap();
+        assert_eq!(r.max_agents, RegionConfig::default().max_agents);
     }
 }

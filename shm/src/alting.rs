@@ -243,7 +243,8 @@ fn deadline(d: Duration) -> u64 {
     monotonic_ns().saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// One owned front-end of an alting barrier. Dropping it gives up ownership; it stays enrolled.
+/// One owned front-end of an alting barrier. Dropping it gives up ownership (it stays enrolled):
+/// another thread or process may then attach it (JCSP `mark`).
 pub struct AltingBarrier {
     agent: Arc<Agent>,
     fe: FrontEnd,
@@ -256,12 +257,29 @@ impl std::fmt::Debug for AltingBarrier {
     }
 }
 
+impl Drop for AltingBarrier {
+    fn drop(&mut self) {
+        // Give up ownership (the front-end stays enrolled), so another thread or process can
+        // attach it; in a forked child the handle belongs to the parent and is left alone.
+        if self.agent.region.token_alive_here() {
+            if let Ok(alt) = self.agent.region.alt() {
+                let _ = alt.detach(self.fe, self.agent.id);
+            }
+        }
+    }
+}
+
+/// The region's protocol context, refusing handles inherited across `fork`.
+fn alt_of(agent: &Agent) -> Result<Alt<'_>> {
+    if !agent.region.token_alive_here() {
+        return Err(Error::Misuse("region handle used in a forked child; open the region again"));
+    }
+    agent.region.alt()
+}
+
 impl AltingBarrier {
     fn alt(&self) -> Result<Alt<'_>> {
-        if !self.agent.region.token_alive_here() {
-            return Err(Error::Misuse("region handle used in a forked child; open the region again"));
-        }
-        self.agent.region.alt()
+        alt_of(&self.agent)
     }
 
     /// This front-end's index within its barrier.
@@ -325,7 +343,7 @@ pub struct Channel {
 
 impl Channel {
     fn alt(&self) -> Result<Alt<'_>> {
-        self.agent.region.alt()
+        alt_of(&self.agent)
     }
 
     /// Writes `v`, blocking while the channel is full (unless it overwrites).
@@ -402,7 +420,7 @@ impl Alternative {
     /// The completion number (1, 2, ...) of the barrier that fired in this thread's last select,
     /// the same for every party of that event (`None` if the last select fired another guard).
     pub fn ticket(&self) -> Result<Option<u32>> {
-        self.agent.region.alt()?.last_ticket(self.agent.id).map_err(map_alt)
+        alt_of(&self.agent)?.last_ticket(self.agent.id).map_err(map_alt)
     }
 
     /// Number of guards.
@@ -431,7 +449,7 @@ impl Alternative {
             Select::Priority => SelectMode::Pri,
             Select::Fair => SelectMode::From(self.fair_next % n.max(1)),
         };
-        let alt = self.agent.region.alt();
+        let alt = alt_of(&self.agent);
         let r = alt.and_then(|a| a.select(self.agent.id, &self.guards, m).map_err(map_alt));
         if timeout.is_some() {
             self.guards.pop();
