@@ -345,6 +345,10 @@ fn python_client() {
     );
     eprint!("{}", o.stderr);
     assert!(o.stderr.contains("\nOK"), "unexpected unittest output:\n{}", o.stderr);
+    // Both files ran: test_muster.py (plain barriers) and test_alting.py (alting API).
+    for t in ["test_processes_meet (test_muster.", "test_goldsmith_3_processes (test_alting."] {
+        assert!(o.stderr.contains(t), "{t} did not run:\n{}", o.stderr);
+    }
 }
 
 #[test]

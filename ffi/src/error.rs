@@ -68,7 +68,7 @@ pub(crate) const CODES: [(c_int, &CStr); 18] = [
     (MUSTER_EINVAL, c"invalid argument"),
     (MUSTER_ENAME, c"invalid name"),
     (MUSTER_EEXIST, c"region already exists"),
-    (MUSTER_ENOENT, c"no such region"),
+    (MUSTER_ENOENT, c"no such region, barrier or channel"),
     (MUSTER_EFULL, c"region capacity exhausted"),
     (MUSTER_ETIMEDOUT, c"timed out"),
     (MUSTER_ECANCELLED, c"cancelled: member resigned after a timeout"),

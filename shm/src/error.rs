@@ -15,8 +15,8 @@ pub enum Error {
     /// The region (or object) already exists.
     #[error("already exists")]
     Exists,
-    /// No region (or object) by that name.
-    #[error("not found")]
+    /// No region (or barrier, alting barrier, channel) by that name.
+    #[error("no such region or object")]
     NotFound,
     /// A fixed capacity of the region is exhausted.
     #[error("region full: {0}")]
