@@ -2,7 +2,7 @@
 # Runs Muster's cross-process barrier benchmark (muster-bench) and, when asked, puts the results
 # into BENCHMARKS.md.
 #
-#   scripts/bench.sh --quick                 # the main job: every system, < 60 s on 2 cores
+#   scripts/bench.sh --quick                 # the main job: every system + alting, < 60 s on 2 cores
 #   scripts/bench.sh                         # full run (a few minutes)
 #   scripts/bench.sh --update-doc [ARGS]     # run, then rewrite BENCHMARKS.md's generated section
 #                                            # and copy table + plot to benches/results/

@@ -21,6 +21,9 @@ USAGE: muster-bench [--quick] [OPTIONS]
   --svg PATH          plot of ns/episode vs N (default benches/out/barrier.svg)
   --table PATH        Markdown tables (default benches/out/table.md)
   --no-reference      skip the cache-line round trip and the idle-waiter measurement
+  --no-alting         skip the alting section (Goldsmith events/s, alting sync cost)
+  --alting-only       only the alting section (with Muster's plain barrier at N = 2, 4, 8)
+  --goldsmith-ms MS   length of one Goldsmith repetition window (quick 150, full 1000)
   -h, --help          this text
 ";
 
@@ -38,6 +41,10 @@ pub struct Options {
     pub table: PathBuf,
     pub out_dir: PathBuf,
     pub reference: bool,
+    /// Run the alting section; only it (no sweep, no references).
+    pub alting: bool,
+    pub alting_only: bool,
+    pub goldsmith_ms: u64,
     pub pingpong_iters: u64,
     pub seed: u64,
     /// The command line, for the report.
@@ -73,6 +80,9 @@ impl Options {
             table: out_dir.join("table.md"),
             out_dir,
             reference: true,
+            alting: true,
+            alting_only: false,
+            goldsmith_ms: if quick { 150 } else { 1000 },
             pingpong_iters: if quick { 50_000 } else { 200_000 },
             seed: 0x5eed_1234_abcd_0001,
             command: std::iter::once("muster-bench")
@@ -90,6 +100,9 @@ impl Options {
                 }
                 "--quick" => {}
                 "--no-reference" => o.reference = false,
+                "--no-alting" => o.alting = false,
+                "--alting-only" => o.alting_only = true,
+                "--goldsmith-ms" => o.goldsmith_ms = num(&val()?, a)?,
                 "--n" => o.ns = list(&val()?, "--n", |s| s.parse().ok())?,
                 "--systems" => o.systems = list(&val()?, "--systems", System::parse)?,
                 "--scenarios" => o.scenarios = list(&val()?, "--scenarios", Scenario::parse)?,
@@ -110,6 +123,15 @@ impl Options {
         }
         if o.episodes == 0 || o.systems.is_empty() || o.scenarios.is_empty() {
             return Err("--episodes, --systems and --scenarios must not be empty".into());
+        }
+        if o.alting_only && !o.alting {
+            return Err("--alting-only and --no-alting contradict each other".into());
+        }
+        if o.alting_only {
+            o.reference = false;
+        }
+        if o.goldsmith_ms == 0 || o.goldsmith_ms > 60_000 {
+            return Err("--goldsmith-ms must be within 1..=60000".into());
         }
         Ok(Some(o))
     }

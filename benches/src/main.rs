@@ -24,13 +24,14 @@ mod svg;
 mod systems;
 mod worker;
 
+use alting::{AltingReport, GoldConfig, SyncRow};
 use cli::Options;
 use report::{Machine, Report, Row};
 use stats::Outcome;
 use std::io::Write as _;
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use systems::{Kind, System};
+use systems::{Kind, Scenario, System};
 
 /// UTC "YYYY-MM-DD HH:MM UTC" from the system clock (civil-from-days, no dependencies).
 fn utc_now() -> String {
@@ -59,7 +60,7 @@ fn harness(opts: &Options) -> Result<(), String> {
     let start = Instant::now();
     run::sweep_stale();
     let cal = clock::Calibration::measure();
-    let want = |k: Kind| opts.systems.iter().any(|s| s.kind() == k);
+    let want = |k: Kind| !opts.alting_only && opts.systems.iter().any(|s| s.kind() == k);
     let helpers = external::Helpers::prepare(&opts.out_dir.join("bin"), want(Kind::Omp), want(Kind::Mpi));
     let mut notes = vec![];
     if let (true, Err(e)) = (want(Kind::Omp), &helpers.omp) {
@@ -72,14 +73,26 @@ fn harness(opts: &Options) -> Result<(), String> {
     }
     let machine = Machine::detect();
     eprintln!(
-        "muster-bench: {} CPUs; {} systems × {} scenarios × N in {:?}; {} episodes × {} reps, budget {} ms/rep",
+        "muster-bench: {} CPUs; {}; {} episodes × {} reps, budget {} ms/rep; alting: {}",
         machine.cpus,
-        opts.systems.len(),
-        opts.scenarios.len(),
-        opts.ns,
+        if opts.alting_only {
+            "no sweep (--alting-only)".to_string()
+        } else {
+            format!("{} systems × {} scenarios × N in {:?}", opts.systems.len(), opts.scenarios.len(), opts.ns)
+        },
         opts.episodes,
         opts.reps,
-        opts.budget_ms
+        opts.budget_ms,
+        if opts.alting {
+            format!(
+                "Goldsmith {} windows × {} ms (free, pinned), sync N in {:?}",
+                opts.reps,
+                opts.goldsmith_ms,
+                alting::PARTIES
+            )
+        } else {
+            "off".to_string()
+        }
     );
     let mut runner = run::Runner::new(opts, cal, helpers)?;
     let round_trip = opts.reference.then(|| runner.pingpong());
@@ -88,7 +101,8 @@ fn harness(opts: &Options) -> Result<(), String> {
     }
     let idle = (opts.reference && opts.systems.contains(&System::Muster)).then(|| runner.idle());
     let mut results = vec![];
-    for &scenario in &opts.scenarios {
+    let sweep = if opts.alting_only { &[][..] } else { &opts.scenarios[..] };
+    for &scenario in sweep {
         for &n in &opts.ns {
             for &system in &opts.systems {
                 let t = Instant::now();
@@ -112,6 +126,7 @@ fn harness(opts: &Options) -> Result<(), String> {
             }
         }
     }
+    let alting = opts.alting.then(|| alting_section(&mut runner, &results));
     let report = Report {
         command: opts.command.clone(),
         date: utc_now(),
@@ -124,6 +139,7 @@ fn harness(opts: &Options) -> Result<(), String> {
         round_trip,
         idle,
         results,
+        alting,
         notes,
         elapsed_s: start.elapsed().as_secs_f64(),
         load_at_end: report::load1(),
@@ -142,6 +158,57 @@ fn harness(opts: &Options) -> Result<(), String> {
         report.elapsed_s
     );
     Ok(())
+}
+
+/// Goldsmith (free and pinned) and the alting sync cost at N = 2, 4, 8 next to the plain barrier
+/// (the sweep's plain `muster` row where it has one, else measured here).
+fn alting_section(runner: &mut run::Runner, results: &[Row]) -> AltingReport {
+    let t0 = Instant::now();
+    let window_ms = runner.opts.goldsmith_ms;
+    let mut goldsmith = vec![];
+    for cfg in GoldConfig::ALL {
+        let t = Instant::now();
+        let r = runner.goldsmith(cfg, window_ms);
+        let what = match &r {
+            Ok(g) => format!(
+                "{:.0} events/s (a/b/c {:.0}/{:.0}/{:.0} %), {:.2} µs CPU/event",
+                g.events_per_s,
+                100.0 * g.shares[0],
+                100.0 * g.shares[1],
+                100.0 * g.shares[2],
+                g.cpu_us_per_event
+            ),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        eprintln!("  alting goldsmith {:<12} {what}  [{:.1} s]", cfg.name(), t.elapsed().as_secs_f64());
+        goldsmith.push((cfg, r));
+    }
+    let mut sync = vec![];
+    for n in alting::PARTIES {
+        let t = Instant::now();
+        let a = runner.alting_sync(n);
+        let from_sweep = results
+            .iter()
+            .find(|r| r.scenario == Scenario::Plain && r.n == n && r.system == System::Muster)
+            .filter(|r| r.outcome.stats().is_some())
+            .map(|r| r.outcome.clone());
+        let plain_from_sweep = from_sweep.is_some();
+        let plain = from_sweep.unwrap_or_else(|| runner.run(System::Muster, Scenario::Plain, n));
+        let show = |o: &Outcome| match o {
+            Outcome::Measured(s) => format!("{}, p99 {}", report::fmt_ns(s.ns_per_episode), report::fmt_ns(s.p99)),
+            Outcome::Skipped(w) => format!("skipped: {w}"),
+            Outcome::Failed(w) => format!("FAILED: {w}"),
+        };
+        eprintln!(
+            "  alting sync N={n:<3} alting {}; plain {}{}  [{:.1} s]",
+            show(&a),
+            show(&plain),
+            if plain_from_sweep { " (sweep)" } else { "" },
+            t.elapsed().as_secs_f64()
+        );
+        sync.push(SyncRow { n, alting: a, plain, plain_from_sweep });
+    }
+    AltingReport { goldsmith, sync, window_ms, elapsed_s: t0.elapsed().as_secs_f64() }
 }
 
 fn main() {

@@ -1,6 +1,6 @@
 //! The report: Markdown tables (stdout and `table.md`), the targets check, and JSON.
 
-use crate::alting;
+use crate::alting::{self, AltingReport};
 use crate::clock::Calibration;
 use crate::json::Json;
 use crate::run::Idle;
@@ -21,6 +21,8 @@ pub struct Report {
     pub round_trip: Option<Result<RoundTrip, String>>,
     pub idle: Option<Result<Idle, String>>,
     pub results: Vec<Row>,
+    /// The alting section (`None`: not run).
+    pub alting: Option<AltingReport>,
     pub notes: Vec<String>,
     pub elapsed_s: f64,
     pub load_at_end: f64,
@@ -63,6 +65,21 @@ impl Machine {
     }
 }
 
+fn outcome_word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Measured(_) => "measured",
+        Outcome::Skipped(_) => "skipped",
+        Outcome::Failed(_) => "FAILED",
+    }
+}
+
+fn outcome_why(o: &Outcome) -> String {
+    match o {
+        Outcome::Measured(_) => String::new(),
+        Outcome::Skipped(w) | Outcome::Failed(w) => w.clone(),
+    }
+}
+
 /// "850 ns", "12.3 µs", "4.56 ms".
 pub fn fmt_ns(ns: f64) -> String {
     if !ns.is_finite() {
@@ -73,6 +90,48 @@ pub fn fmt_ns(ns: f64) -> String {
         format!("{:.1} µs", ns / 1e3)
     } else {
         format!("{:.1} ms", ns / 1e6)
+    }
+}
+
+/// "812,345".
+pub fn fmt_int(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let d = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn stats_json(s: &Stats) -> Json {
+    Json::obj([
+        ("ns_per_episode", Json::Num(s.ns_per_episode)),
+        ("rep_ns_per_episode", Json::Arr(s.rep_ns.iter().map(|&v| Json::Num(v)).collect())),
+        ("latency_p50_ns", Json::Num(s.p50)),
+        ("latency_p99_ns", Json::Num(s.p99)),
+        ("latency_p999_ns", Json::Num(s.p999)),
+        ("cpu_us_per_episode", Json::Num(s.cpu_us_per_episode)),
+        ("episodes_per_rep", Json::Arr(s.episodes.iter().map(|&v| Json::Num(v as f64)).collect())),
+        ("episodes_requested", Json::Num(s.requested as f64)),
+        ("capped", Json::Bool(s.capped())),
+    ])
+}
+
+fn outcome_json(o: &Outcome) -> Json {
+    match o {
+        Outcome::Measured(s) => Json::obj([("status", Json::Str("measured".into())), ("result", stats_json(s))]),
+        Outcome::Skipped(w) => Json::obj([("status", Json::Str("skipped".into())), ("reason", Json::Str(w.clone()))]),
+        Outcome::Failed(w) => Json::obj([("status", Json::Str("failed".into())), ("reason", Json::Str(w.clone()))]),
     }
 }
 
@@ -239,7 +298,9 @@ impl Report {
             self.cal.ticks_per_ns,
             self.cal.read_ns
         );
-        let _ = writeln!(t, "- Alting barriers: {}", alting::status());
+        if self.alting.is_none() {
+            let _ = writeln!(t, "- Alting barriers: {}", alting::status_skipped());
+        }
         for n in &self.notes {
             let _ = writeln!(t, "- {n}");
         }
@@ -296,6 +357,24 @@ impl Report {
                     format!("{:.2} µs vs {:.2} µs", m.cpu_us_per_episode, p.cpu_us_per_episode),
                     Some(m.cpu_us_per_episode <= p.cpu_us_per_episode),
                 );
+            }
+        }
+        if let Some(a) = &self.alting {
+            for (cfg, g) in &a.goldsmith {
+                let what = format!(
+                    "Goldsmith ≥ {} events/s ({}; 10× JCSP's best {})",
+                    fmt_int(alting::TARGET_EVENTS_PER_S),
+                    cfg.label(),
+                    fmt_int(alting::JCSP_GOLDSMITH_PINNED)
+                );
+                match g {
+                    Ok(g) => row(
+                        what,
+                        format!("{} events/s", fmt_int(g.events_per_s)),
+                        Some(g.events_per_s >= alting::TARGET_EVENTS_PER_S),
+                    ),
+                    Err(e) => row(what, format!("FAILED: {e}"), Some(false)),
+                }
             }
         }
         if let Some(Ok(i)) = &self.idle {
@@ -363,12 +442,238 @@ impl Report {
                 }
             }
         }
+        if let Some(a) = &self.alting {
+            for (cfg, g) in &a.goldsmith {
+                match g {
+                    Ok(g) if g.events_per_s < alting::TARGET_EVENTS_PER_S => {
+                        let _ = writeln!(
+                            t,
+                            "- alting, Goldsmith ({}): {} events/s, below the {} target",
+                            cfg.label(),
+                            fmt_int(g.events_per_s),
+                            fmt_int(alting::TARGET_EVENTS_PER_S)
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = writeln!(t, "- alting, Goldsmith ({}): no number: {e}", cfg.label());
+                    }
+                }
+            }
+            for r in &a.sync {
+                let Some(s) = r.alting.stats() else {
+                    let _ = writeln!(t, "- alting sync N={}: no number: {}", r.n, outcome_why(&r.alting));
+                    continue;
+                };
+                if let Some(p) = self.find(Scenario::Plain, r.n, System::Pthread) {
+                    if p.ns_per_episode < s.ns_per_episode {
+                        let _ = writeln!(
+                            t,
+                            "- alting sync N={}: {} per episode is slower than pthread's plain barrier {} ({:.2}× \
+                             alting's time; pthread offers no choice, so this is the price of alting)",
+                            r.n,
+                            fmt_ns(s.ns_per_episode),
+                            fmt_ns(p.ns_per_episode),
+                            p.ns_per_episode / s.ns_per_episode
+                        );
+                    }
+                    if p.cpu_us_per_episode < s.cpu_us_per_episode {
+                        let _ = writeln!(
+                            t,
+                            "- alting sync N={}: uses more CPU per episode than pthread's plain barrier ({:.2} µs \
+                             vs {:.2} µs)",
+                            r.n, s.cpu_us_per_episode, p.cpu_us_per_episode
+                        );
+                    }
+                }
+            }
+        }
         if t.is_empty() {
             t.push_str(
                 "- nowhere in this run (no baseline was faster, none used less CPU than Muster where pthread did)\n",
             );
         }
         t
+    }
+
+    /// The alting section: Goldsmith events/s and alting sync cost vs the plain barrier and JCSP.
+    pub fn alting_section(&self) -> String {
+        let mut t = String::new();
+        let Some(a) = &self.alting else {
+            let _ = writeln!(t, "{}", alting::status_skipped());
+            return t;
+        };
+        let _ = writeln!(
+            t,
+            "Goldsmith's challenge: P offers alting barriers a, b; Q offers b, c; R offers c, a; each process loops \
+             `Alternative::select(Select::Fair, 20 ms)`. One event = one barrier completion (both its parties' selects \
+             return it). Median over {} windows of {} ms after a warm-up; CPU = all three processes \
+             (`/proc/PID/schedstat`). JCSP 1.1-rc4 (threads in one JVM) figures are the issue's, measured on the same \
+             kind of 2-vCPU machine, not by this harness.\n",
+            self.reps, a.window_ms
+        );
+        t.push_str(
+            "| Goldsmith | events/s | windows min–max | a / b / c share | CPU µs/event | cores busy | JCSP 1.1-rc4 | \
+             ÷ JCSP |\n|---|--:|--:|--:|--:|--:|--:|--:|\n",
+        );
+        for (cfg, g) in &a.goldsmith {
+            match g {
+                Ok(g) => {
+                    let lo = g.rep_events_per_s.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = g.rep_events_per_s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let _ = writeln!(
+                        t,
+                        "| {} | **{}** | {}–{} | {:.0} / {:.0} / {:.0} % | {:.2} | {:.2} | {} | {} |",
+                        cfg.label(),
+                        fmt_int(g.events_per_s),
+                        fmt_int(lo),
+                        fmt_int(hi),
+                        100.0 * g.shares[0],
+                        100.0 * g.shares[1],
+                        100.0 * g.shares[2],
+                        g.cpu_us_per_event,
+                        g.cores_busy,
+                        fmt_int(cfg.jcsp()),
+                        fmt_ratio(g.events_per_s / cfg.jcsp())
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(t, "| {} | FAILED: {e} | | | | | {} | |", cfg.label(), fmt_int(cfg.jcsp()));
+                }
+            }
+        }
+        let _ = writeln!(
+            t,
+            "\nTarget: ≥ {} events/s (ten times JCSP's best, {} with every thread on one CPU).\n",
+            fmt_int(alting::TARGET_EVENTS_PER_S),
+            fmt_int(alting::JCSP_GOLDSMITH_PINNED)
+        );
+        t.push_str(
+            "Alting `sync`: N processes, each attached to its own front-end of one alting barrier with N front-ends, \
+             call `AltingBarrier::sync()` back to back, in the same loop as the main table (validation, throughput \
+             phase, latency phase). *Plain* is Muster's counted barrier (`muster`, plain scenario) at the same N: \
+             the sweep's row of this run where it has one (s), else measured right after (m).\n\n",
+        );
+        t.push_str(
+            "| N | alting sync ns/episode | p50 | p99 | CPU µs/episode | plain barrier ns/episode | plain CPU \
+             µs/episode | alting ÷ plain | JCSP AltingBarrier.sync (threads) |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+        );
+        for r in &a.sync {
+            let jcsp = if r.n == 2 {
+                format!("{}–{}", fmt_ns(alting::JCSP_SYNC_2_NS.0), fmt_ns(alting::JCSP_SYNC_2_NS.1))
+            } else {
+                "–".into()
+            };
+            let src = if r.plain_from_sweep { "s" } else { "m" };
+            let (pn, pc) = match &r.plain {
+                Outcome::Measured(p) => {
+                    (format!("{} ({src})", fmt_ns(p.ns_per_episode)), format!("{:.2}", p.cpu_us_per_episode))
+                }
+                o => (format!("{}: {}", outcome_word(o), outcome_why(o)), String::new()),
+            };
+            match &r.alting {
+                Outcome::Measured(s) => {
+                    let ratio = r.plain.stats().map_or(f64::NAN, |p| s.ns_per_episode / p.ns_per_episode);
+                    let mark = if s.few_samples() { "†" } else { "" };
+                    let _ = writeln!(
+                        t,
+                        "| {} | **{}**{mark} | {} | {} | {:.2} | {pn} | {pc} | {} | {jcsp} |",
+                        r.n,
+                        fmt_ns(s.ns_per_episode),
+                        fmt_ns(s.p50),
+                        fmt_ns(s.p99),
+                        s.cpu_us_per_episode,
+                        fmt_ratio(ratio)
+                    );
+                }
+                o => {
+                    let _ = writeln!(
+                        t,
+                        "| {} | {}: {} | | | | {pn} | {pc} | | {jcsp} |",
+                        r.n,
+                        outcome_word(o),
+                        outcome_why(o)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(t, "\nAlting section: {:.0} s.", a.elapsed_s);
+        t
+    }
+
+    fn alting_json(&self) -> Json {
+        let Some(a) = &self.alting else {
+            return Json::obj([("status", Json::Str(alting::status_skipped()))]);
+        };
+        let gold = a
+            .goldsmith
+            .iter()
+            .map(|(cfg, g)| {
+                let body = match g {
+                    Ok(g) => Json::obj([
+                        ("status", Json::Str("measured".into())),
+                        ("events_per_s", Json::Num(g.events_per_s)),
+                        ("rep_events_per_s", Json::Arr(g.rep_events_per_s.iter().map(|&v| Json::Num(v)).collect())),
+                        (
+                            "shares",
+                            Json::obj([
+                                ("a", Json::Num(g.shares[0])),
+                                ("b", Json::Num(g.shares[1])),
+                                ("c", Json::Num(g.shares[2])),
+                            ]),
+                        ),
+                        ("cpu_us_per_event", Json::Num(g.cpu_us_per_event)),
+                        ("cores_busy", Json::Num(g.cores_busy)),
+                        ("events", Json::Num(g.events)),
+                        ("window_s", Json::Num(g.window_s)),
+                        ("meets_target", Json::Bool(g.events_per_s >= alting::TARGET_EVENTS_PER_S)),
+                    ]),
+                    Err(e) => Json::obj([("status", Json::Str("failed".into())), ("reason", Json::Str(e.clone()))]),
+                };
+                Json::obj([
+                    ("config", Json::Str(cfg.name().into())),
+                    ("label", Json::Str(cfg.label().into())),
+                    ("jcsp_events_per_s", Json::Num(cfg.jcsp())),
+                    ("result", body),
+                ])
+            })
+            .collect();
+        let sync = a
+            .sync
+            .iter()
+            .map(|r| {
+                let ratio = match (r.alting.stats(), r.plain.stats()) {
+                    (Some(s), Some(p)) => s.ns_per_episode / p.ns_per_episode,
+                    _ => f64::NAN,
+                };
+                Json::obj([
+                    ("n", Json::Num(r.n as f64)),
+                    ("alting_sync", outcome_json(&r.alting)),
+                    ("plain_barrier", outcome_json(&r.plain)),
+                    ("plain_from_sweep", Json::Bool(r.plain_from_sweep)),
+                    ("ratio_alting_vs_plain", Json::Num(ratio)),
+                ])
+            })
+            .collect();
+        Json::obj([
+            ("status", Json::Str("measured".into())),
+            ("goldsmith_window_ms", Json::Num(a.window_ms as f64)),
+            ("goldsmith_reps", Json::Num(self.reps as f64)),
+            ("target_goldsmith_events_per_s", Json::Num(alting::TARGET_EVENTS_PER_S)),
+            (
+                "jcsp_1_1_rc4_reference",
+                Json::obj([
+                    ("goldsmith_events_per_s", Json::Num(alting::JCSP_GOLDSMITH)),
+                    ("goldsmith_pinned_one_cpu_events_per_s", Json::Num(alting::JCSP_GOLDSMITH_PINNED)),
+                    ("sync_2_threads_ns_min", Json::Num(alting::JCSP_SYNC_2_NS.0)),
+                    ("sync_2_threads_ns_max", Json::Num(alting::JCSP_SYNC_2_NS.1)),
+                    ("source", Json::Str("the issue (not measured by this harness)".into())),
+                ]),
+            ),
+            ("goldsmith", Json::Arr(gold)),
+            ("sync", Json::Arr(sync)),
+            ("elapsed_s", Json::Num(a.elapsed_s)),
+        ])
     }
 
     /// The whole Markdown report.
@@ -389,21 +694,31 @@ impl Report {
             self.budget_ms,
             self.elapsed_s
         );
-        t.push_str(
-            "### ns per episode (median over repetitions); (×) = system ÷ Muster, above 1 means Muster is faster\n\n",
-        );
-        t.push_str(&self.summary_table());
-        t.push_str(
-            "\n`†` = the time budget stopped repetitions after fewer than 100 episodes: a rough number (see \
-             episodes/rep below; the naive spin barrier collapses once parties outnumber CPUs). Thread-based \
-             systems (muster-heap, std, omp) are compared with Muster across processes too.\n",
-        );
-        t.push_str("\n### Targets (reported, not asserted; plain scenario)\n\n");
+        let sweep = !self.results.is_empty();
+        if sweep {
+            t.push_str(
+                "### ns per episode (median over repetitions); (×) = system ÷ Muster, above 1 means Muster is faster\n\n",
+            );
+            t.push_str(&self.summary_table());
+            t.push_str(
+                "\n`†` = the time budget stopped repetitions after fewer than 100 episodes: a rough number (see \
+                 episodes/rep below; the naive spin barrier collapses once parties outnumber CPUs). Thread-based \
+                 systems (muster-heap, std, omp) are compared with Muster across processes too.\n",
+            );
+        }
+        if self.alting.is_some() {
+            t.push_str("\n### Alting barriers across processes: Goldsmith events/s and `sync` cost\n\n");
+            t.push_str(&self.alting_section());
+        }
+        t.push_str("\n### Targets (reported, not asserted; plain scenario, Goldsmith)\n\n");
         t.push_str(&self.targets());
         t.push_str("\n### Where Muster loses in this run\n\n");
         t.push_str(&self.losses());
         t.push_str("\n### Reference\n\n");
         t.push_str(&self.reference());
+        if !sweep {
+            return t;
+        }
         t.push_str(
             "\n### Detail\n\nLatency = per episode, from the last party's arrival to the last party's return \
              (max exit − max entry timestamp), over all repetitions. CPU = user + system time of all parties \
@@ -414,25 +729,12 @@ impl Report {
     }
 
     pub fn json(&self) -> Json {
-        let stats = |s: &Stats| {
-            Json::obj([
-                ("ns_per_episode", Json::Num(s.ns_per_episode)),
-                ("rep_ns_per_episode", Json::Arr(s.rep_ns.iter().map(|&v| Json::Num(v)).collect())),
-                ("latency_p50_ns", Json::Num(s.p50)),
-                ("latency_p99_ns", Json::Num(s.p99)),
-                ("latency_p999_ns", Json::Num(s.p999)),
-                ("cpu_us_per_episode", Json::Num(s.cpu_us_per_episode)),
-                ("episodes_per_rep", Json::Arr(s.episodes.iter().map(|&v| Json::Num(v as f64)).collect())),
-                ("episodes_requested", Json::Num(s.requested as f64)),
-                ("capped", Json::Bool(s.capped())),
-            ])
-        };
         let results = self
             .results
             .iter()
             .map(|r| {
                 let (status, detail) = match &r.outcome {
-                    Outcome::Measured(s) => ("measured", stats(s)),
+                    Outcome::Measured(s) => ("measured", stats_json(s)),
                     Outcome::Skipped(w) => ("skipped", Json::obj([("reason", Json::Str(w.clone()))])),
                     Outcome::Failed(w) => ("failed", Json::obj([("reason", Json::Str(w.clone()))])),
                 };
@@ -488,7 +790,7 @@ impl Report {
             ("clock_read_ns", Json::Num(self.cal.read_ns)),
             ("cache_line_round_trip", rt),
             ("idle_waiter", idle),
-            ("alting", Json::obj([("status", Json::Str(alting::status()))])),
+            ("alting", self.alting_json()),
             ("notes", Json::Arr(self.notes.iter().map(|n| Json::Str(n.clone())).collect())),
             ("elapsed_s", Json::Num(self.elapsed_s)),
             ("results", Json::Arr(results)),

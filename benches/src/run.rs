@@ -1,5 +1,6 @@
 //! The harness side: one configuration at a time, in fresh worker processes, under a watchdog.
 
+use crate::alting::{self, AltRegion, GoldConfig, Goldsmith, Snapshot};
 use crate::baselines;
 use crate::cli::Options;
 use crate::clock::Calibration;
@@ -263,6 +264,117 @@ impl<'a> Runner<'a> {
         }
         wait_all(children, Instant::now() + Duration::from_secs(60))?;
         stats::collect_pingpong(&ctl, &self.cal)
+    }
+
+    /// The parameters of a plain-scenario configuration of `n` parties sharing `name`.
+    fn plain_params(&self, n: usize, name: String) -> Params {
+        let o = self.opts;
+        Params {
+            parties: n,
+            reps: o.reps,
+            episodes: o.episodes,
+            budget_ticks: self.ticks(o.budget_ms),
+            work_max_iters: 0,
+            seed: o.seed,
+            name,
+        }
+    }
+
+    /// Alting `sync` cost: `n` worker processes, each on its own front-end of one alting barrier,
+    /// in the common episode loop (plain scenario).
+    pub fn alting_sync(&mut self, n: usize) -> Outcome {
+        let (name, region_name) = self.next_names();
+        let ctl = match Ctl::create(&name, &self.plain_params(n, region_name)) {
+            Ok(c) => c,
+            Err(e) => return Outcome::Failed(format!("control file: {e}")),
+        };
+        let r = (|| {
+            let region = AltRegion::create(&ctl.stored_name(), &[alting::SYNC_BARRIER], n as u32)?;
+            let mut children = vec![];
+            for i in 0..n {
+                let mut c = self.worker("alting-sync", &name, &["--id".into(), i.to_string()]);
+                self.spawn(&mut c, format!("alting worker {i}"), &mut children)?;
+            }
+            let o = self.opts;
+            let deadline = Instant::now()
+                + Duration::from_millis(o.budget_ms * o.reps as u64 * 3)
+                + Duration::from_secs(5 + n as u64 / 2);
+            let r = wait_all(children, deadline);
+            drop(region);
+            r
+        })();
+        match r.and_then(|()| stats::collect(&ctl, n, &self.cal)) {
+            Ok(s) => Outcome::Measured(s),
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// Goldsmith's challenge: P, Q, R in three processes; `reps` windows of `window_ms` each after
+    /// a warm-up, snapshotted by this (sleeping) process.
+    pub fn goldsmith(&mut self, cfg: GoldConfig, window_ms: u64) -> Result<Goldsmith, String> {
+        let (name, region_name) = self.next_names();
+        let o = self.opts;
+        let params = Params {
+            parties: 3,
+            reps: o.reps,
+            episodes: 1,
+            budget_ticks: 0,
+            work_max_iters: 0,
+            seed: 0,
+            name: region_name,
+        };
+        let ctl = Ctl::create(&name, &params).map_err(|e| format!("control file: {e}"))?;
+        let region = AltRegion::create(&ctl.stored_name(), &alting::BARRIERS, 2)?;
+        let mut children = vec![];
+        let mut pids = [0u32; 3];
+        for (i, pid) in pids.iter_mut().enumerate() {
+            let mut extra = vec!["--id".to_string(), i.to_string()];
+            if cfg == GoldConfig::Pinned {
+                extra.push("--pin".into());
+            }
+            let mut c = self.worker("goldsmith", &name, &extra);
+            let r = self.spawn(&mut c, format!("goldsmith {}", ["P", "Q", "R"][i]), &mut children);
+            if let Err(e) = r {
+                alting::stop(&ctl).store(1, std::sync::atomic::Ordering::Release);
+                let _ = wait_all(children, Instant::now() + Duration::from_secs(5));
+                return Err(e);
+            }
+            *pid = children[i].1.id();
+        }
+        let measured = (|| {
+            let ready = alting::wait_until(Duration::from_secs(10), || {
+                alting::ready(&ctl).load(std::sync::atomic::Ordering::Acquire) == 3
+                    || children.iter_mut().any(|(_, c)| matches!(c.try_wait(), Ok(Some(_))))
+            });
+            if !ready || alting::ready(&ctl).load(std::sync::atomic::Ordering::Acquire) != 3 {
+                return Err("workers did not get ready (see their stderr)".to_string());
+            }
+            std::thread::sleep(Duration::from_millis((window_ms / 4).max(20)));
+            let mut snaps = vec![Snapshot::take(&ctl, &pids)];
+            for _ in 0..o.reps {
+                std::thread::sleep(Duration::from_millis(window_ms));
+                snaps.push(Snapshot::take(&ctl, &pids));
+            }
+            Ok(snaps)
+        })();
+        alting::stop(&ctl).store(1, std::sync::atomic::Ordering::Release);
+        let done = wait_all(children, Instant::now() + alting::SELECT_TIMEOUT * 10 + Duration::from_secs(5));
+        drop(region);
+        let snaps = measured?;
+        done?;
+        let last = Snapshot::take(&ctl, &pids);
+        for (b, name) in alting::BARRIERS.iter().enumerate() {
+            let c: Vec<u64> = alting::OFFERS
+                .iter()
+                .enumerate()
+                .flat_map(|(p, offers)| offers.iter().enumerate().filter(|(_, o)| o.0 == b).map(move |(g, _)| (p, g)))
+                .map(|(p, g)| last.counts[p][g])
+                .collect();
+            if c.len() != 2 || c[0] != c[1] {
+                return Err(format!("barrier {name}: its two parties counted {c:?} events"));
+            }
+        }
+        Goldsmith::from_snapshots(&snaps, 1.0 / self.cal.ticks_per_ns)
     }
 
     /// One process waits a second on a Muster barrier that nobody else reaches.

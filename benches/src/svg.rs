@@ -1,12 +1,16 @@
 //! The plot: ns/episode vs N for every system, one panel per scenario, log-log, hand-written SVG
 //! (generic font family only, so no font is needed to produce it).
 
-use crate::report::{fmt_ns, Report};
+use crate::alting::GoldConfig;
+use crate::report::{fmt_int, fmt_ns, Report};
 use crate::systems::System;
 use std::fmt::Write as _;
 
 const COLORS: [&str; 10] =
     ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+/// The alting sync series.
+const ALTING_COLOR: &str = "#000000";
 
 const LEFT: f64 = 80.0;
 const TOP: f64 = 80.0;
@@ -30,6 +34,9 @@ fn decade_label(d: i32) -> String {
 pub fn render(r: &Report) -> String {
     let scenarios: Vec<_> = {
         let mut v = vec![];
+        if r.results.is_empty() && r.alting.is_some() {
+            v.push(crate::systems::Scenario::Plain);
+        }
         for row in &r.results {
             if !v.contains(&row.scenario) {
                 v.push(row.scenario);
@@ -37,16 +44,25 @@ pub fn render(r: &Report) -> String {
         }
         v
     };
+    // Alting sync cost, drawn in the plain panel (its N are among the sweep's, or added).
+    let alting_pts: Vec<(usize, f64, bool)> = r
+        .alting
+        .iter()
+        .flat_map(|a| &a.sync)
+        .filter_map(|row| row.alting.stats().map(|s| (row.n, s.ns_per_episode, s.few_samples())))
+        .filter(|(_, v, _)| v.is_finite() && *v > 0.0)
+        .collect();
     let mut systems: Vec<System> = r.results.iter().map(|row| row.system).collect();
     systems.sort_unstable();
     systems.dedup();
-    let mut ns: Vec<usize> = r.results.iter().map(|row| row.n).collect();
+    let mut ns: Vec<usize> = r.results.iter().map(|row| row.n).chain(alting_pts.iter().map(|p| p.0)).collect();
     ns.sort_unstable();
     ns.dedup();
     let vals: Vec<f64> = r
         .results
         .iter()
         .filter_map(|row| row.outcome.stats().map(|s| s.ns_per_episode))
+        .chain(alting_pts.iter().map(|p| p.1))
         .chain(r.round_trip.iter().filter_map(|rt| rt.as_ref().ok().map(|x| x.median_ns)))
         .filter(|v| v.is_finite() && *v > 0.0)
         .collect();
@@ -151,6 +167,26 @@ pub fn render(r: &Report) -> String {
                 );
             }
         }
+        if sc.name() == "plain" && !alting_pts.is_empty() {
+            let pts: Vec<(f64, f64, bool)> = alting_pts.iter().map(|&(n, v, c)| (xpos(n), ypos(v), c)).collect();
+            if pts.len() > 1 {
+                let p: Vec<String> = pts.iter().map(|(x, y, _)| format!("{x:.1},{y:.1}")).collect();
+                let _ = writeln!(
+                    s,
+                    r#"<polyline points="{}" fill="none" stroke="{ALTING_COLOR}" stroke-width="2.5" stroke-dasharray="7,3"/>"#,
+                    p.join(" ")
+                );
+            }
+            for (x, y, capped) in pts {
+                let fill = if capped { "white" } else { ALTING_COLOR };
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{fill}" stroke="{ALTING_COLOR}" stroke-width="1.5"/>"#,
+                    x - 4.0,
+                    y - 4.0
+                );
+            }
+        }
         s.push_str("</g>\n");
     }
     let lx = LEFT + scenarios.len().max(1) as f64 * (PW + GAP) - 30.0;
@@ -166,6 +202,39 @@ pub fn render(r: &Report) -> String {
             lx + 30.0,
             y + 4.0,
             esc(sys.label())
+        );
+    }
+    if !alting_pts.is_empty() {
+        let y = TOP + 10.0 + systems.len() as f64 * 22.0;
+        let _ = writeln!(
+            s,
+            r#"<line x1="{lx:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{ALTING_COLOR}" stroke-width="2.5" stroke-dasharray="7,3"/><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{ALTING_COLOR}"/><text x="{:.1}" y="{:.1}">Muster alting sync (processes; plain panel)</text>"#,
+            lx + 24.0,
+            lx + 8.0,
+            y - 4.0,
+            lx + 30.0,
+            y + 4.0
+        );
+    }
+    let gold: Vec<String> = r
+        .alting
+        .iter()
+        .flat_map(|a| &a.goldsmith)
+        .filter_map(|(cfg, g)| {
+            g.as_ref().ok().map(|g| {
+                let what = match cfg {
+                    GoldConfig::Free => "not pinned",
+                    GoldConfig::Pinned => "all on one CPU",
+                };
+                format!("{} events/s {what} (JCSP {})", fmt_int(g.events_per_s), fmt_int(cfg.jcsp()))
+            })
+        })
+        .collect();
+    if !gold.is_empty() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{LEFT}" y="58" fill="#333">Goldsmith, alting barriers, 3 processes: {}</text>"##,
+            esc(&gold.join("; "))
         );
     }
     s.push_str("</svg>\n");

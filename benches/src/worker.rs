@@ -6,6 +6,7 @@
 //! to arrive at episode `e`, it stores `stop = e` before arriving, and every party, having passed
 //! episode `e` (which orders worker 0's store before its own load), stops after it.
 
+use crate::alting;
 use crate::baselines::{broker_coordinator, BrokerClient, PthreadBarrier, SemBarrier, SpinBarrier};
 use crate::clock::{busy, cpu_ns, ticks, Rng};
 use crate::ctl::{Ctl, RepResult, PING_OFF};
@@ -225,7 +226,22 @@ fn arg<'a>(args: &'a [String], key: &str) -> Option<&'a str> {
     args.iter().position(|a| a == key).and_then(|i| args.get(i + 1)).map(String::as_str)
 }
 
-/// `muster-bench --worker WHAT --ctl NAME [--id I | --threads N]`. Returns the exit code.
+/// The lowest CPU this process may run on (the Goldsmith workers' `--pin` target: every worker
+/// inherits the harness's affinity mask, so all pick the same CPU).
+fn first_cpu() -> Result<usize, String> {
+    // SAFETY: an all-zero cpu_set_t is a valid (empty) set; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0 {
+        return Err(format!("sched_getaffinity: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: CPU_ISSET reads within `set` for every cpu < CPU_SETSIZE.
+    (0..libc::CPU_SETSIZE as usize)
+        .find(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .ok_or_else(|| "empty CPU mask".into())
+}
+
+/// `muster-bench --worker WHAT --ctl NAME [--id I | --threads N] [--pin]`. Returns the exit code.
 pub fn worker_main(args: &[String]) -> i32 {
     match worker(args) {
         Ok(()) => 0,
@@ -250,6 +266,11 @@ fn worker(args: &[String]) -> Result<(), String> {
         "pingpong" => pingpong(&ctl, id),
         "broker-coord" => broker_coordinator(&ctl).map_err(|e| fail(format!("broker coordinator: {e}")))?,
         "idle" => muster_sys::idle_waiter(&ctl).map_err(fail)?,
+        "goldsmith" => {
+            let cpu = args.iter().any(|a| a == "--pin").then(first_cpu).transpose().map_err(fail)?;
+            alting::goldsmith_worker(&ctl, id, cpu).map_err(fail)?
+        }
+        "alting-sync" => alting::sync_worker(&ctl, id).map_err(fail)?,
         sys => match System::parse(sys).ok_or_else(|| format!("unknown system {sys}"))? {
             System::Muster => {
                 let b = muster_sys::ProcessBarrier::open(&ctl).map_err(fail)?;
