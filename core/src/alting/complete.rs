@@ -161,7 +161,8 @@ impl<'a> Alt<'a> {
             }
             let mut ps = [Party::default(); MAX_FRONTENDS_PER_BARRIER as usize];
             let mut n = 0usize;
-            for s in 0..k {
+            let high = bc.stats.0.high.load(Acquire).min(k);
+            for s in 0..high {
                 let fe = self.t.frontend(b * k + s)?;
                 let fs = FeState::decode(fe.state.load(Acquire))?;
                 if fs.status != FeStatus::Enrolled {

@@ -126,6 +126,7 @@ impl<'a> Alt<'a> {
             }
             bc.stats.0.completions.store(0, Relaxed);
             bc.stats.0.next_group.store(0, Relaxed);
+            bc.stats.0.high.store(n, Relaxed);
             let live = Head { live: true, init: false, gen, enrolled: n, version: 0 };
             bc.head.0.store(live.encode(), Release);
             return Ok((BarrierId { index: b, gen }, fes));
@@ -361,6 +362,9 @@ impl<'a> Alt<'a> {
             }
             let gen = fs.gen.wrapping_add(1) & FE_GEN_MASK;
             cell.stamp.store(0, Relaxed);
+            // Before the slot is enrolled (and before the head's version bump that publishes the
+            // expansion), so a completer that sees the new membership scans far enough.
+            bc.stats.0.high.fetch_max(s + 1, AcqRel);
             let next = FeState { status: FeStatus::Enrolled, owner: None, group, gen };
             if cell.state.compare_exchange(raw, next.encode(), AcqRel, Relaxed).is_ok() {
                 out.push(FrontEnd { index: b * k + s, gen });

@@ -72,6 +72,9 @@ pub struct BarrierStats {
     pub(crate) completions: AtomicU64,
     /// Next `expand` group id.
     pub(crate) next_group: AtomicU32,
+    /// One past the highest front-end slot ever enrolled (completers scan only `0..high`, not
+    /// every slot the table reserves; clamped to the table when read).
+    pub(crate) high: AtomicU32,
 }
 
 /// One front-end: membership/ownership state and the owner's current offer stamp.
@@ -141,7 +144,11 @@ zero_new! {
     }
     AltBarrierCell {
         head: Padded(AtomicU64::new(0)),
-        stats: Padded(BarrierStats { completions: AtomicU64::new(0), next_group: AtomicU32::new(0) }),
+        stats: Padded(BarrierStats {
+            completions: AtomicU64::new(0),
+            next_group: AtomicU32::new(0),
+            high: AtomicU32::new(0),
+        }),
     }
     FrontEndCell { state: AtomicU64::new(0), stamp: AtomicU64::new(0) }
     ChannelCell {
