@@ -188,3 +188,25 @@ fn reset_breaks_current_waiter_only() {
         assert!(!cell.state().broken);
     });
 }
+
+#[test]
+fn two_generations_nobody_leaves_early() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let progress = Arc::new([AtomicU32::new(0), AtomicU32::new(0)]);
+        let run = |me: usize, cell: Arc<BarrierCell>, progress: Arc<[AtomicU32; 2]>| {
+            for round in 1..=2u32 {
+                progress[me].store(round, loom::sync::atomic::Ordering::Relaxed);
+                let t = cell.arrive(&LoomParker).unwrap();
+                cell.wait(&LoomParker, &POLICY, &t, None, None, || ()).unwrap();
+                // The peer arrived in this round before anyone left it.
+                assert!(progress[1 - me].load(loom::sync::atomic::Ordering::Relaxed) >= round);
+            }
+        };
+        let (c, p) = (cell.clone(), progress.clone());
+        let h = thread::spawn(move || run(1, c, p));
+        run(0, cell.clone(), progress);
+        h.join().unwrap();
+        assert_eq!(cell.state().generation, 2);
+    });
+}
