@@ -11,6 +11,9 @@
 //! * `join-and-hang REGION BARRIER`: joins, prints `ready`, then sleeps (to be SIGKILLed).
 //! * `open-barrier REGION BARRIER PARTIES`: open_or_create the region and the barrier, print its
 //!   index in the name table (via generation hack: prints `ok`).
+//! * `goldsmith ...`: see [`goldsmith`]; the other alting roles live in `alting.rs`.
+
+mod alting;
 
 use muster::{Region, RegionConfig};
 use std::io::Write;
@@ -195,6 +198,14 @@ fn main() {
             say("ok");
         }
         Some("goldsmith") => goldsmith(&a),
+        Some("alt-sync") => alting::alt_sync(&a),
+        Some("gadget") => alting::gadget(&a),
+        Some("resign-race") => alting::resign_race(&a),
+        Some("misuse") => alting::misuse_role(&a),
+        Some("alt-hold") => alting::alt_hold(&a),
+        Some("poll-partner") => alting::poll_partner(&a),
+        Some("expand-load") => alting::expand_load(&a),
+        Some("kill-sel") => alting::kill_sel(&a),
         Some("join-and-hang") => {
             let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
             let _b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));
@@ -210,7 +221,9 @@ fn main() {
             say("ok");
         }
         _ => {
-            eprintln!("usage: muster-test-worker phases|member|join-and-hang|open-barrier ...");
+            eprintln!(
+                "usage: muster-test-worker phases|member|join-and-hang|open-barrier|goldsmith|alt-sync|gadget|..."
+            );
             std::process::exit(2)
         }
     }
