@@ -68,7 +68,7 @@ pub struct WaitPolicy {
 
 impl Default for WaitPolicy {
     fn default() -> Self {
-        WaitPolicy { spin_ns: 50_000, oversubscribed_spins: 64, yield_ns: 200_000, check_ns: 20_000_000 }
+        WaitPolicy { spin_ns: 50_000, oversubscribed_spins: 16, yield_ns: 200_000, check_ns: 20_000_000 }
     }
 }
 
