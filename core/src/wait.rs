@@ -161,19 +161,25 @@ pub fn wait_for<T, P: Parker + ?Sized>(
     mut check: impl FnMut(bool) -> Poll<T>,
     mut idle: impl FnMut(),
 ) -> Result<T, ()> {
-    if let Poll::Ready(v) = check(false) {
+    let record = |spins: u32| {
         if let Some(a) = adapt {
-            a.record(0);
+            a.record(spins);
         }
+    };
+    if let Poll::Ready(v) = check(false) {
+        record(0);
         return Ok(v);
     }
-    let r = wait_slow(parker, policy, seq, parties, deadline_ns, adapt, &mut check, &mut idle);
-    if let (Some(a), Err(())) = (adapt, &r) {
-        a.record(Adaptive::CAP);
+    let budget = adapt.map_or(u32::MAX, Adaptive::budget);
+    let r = wait_slow(parker, policy, seq, parties, deadline_ns, budget, &record, &mut check, &mut idle);
+    if r.is_err() {
+        record(Adaptive::CAP);
     }
     r
 }
 
+/// The spin, yield and sleep phases of [`wait_for`]; `budget` caps the spin iterations and
+/// `record` learns how the wait ended.
 #[allow(clippy::too_many_arguments)]
 fn wait_slow<T, P: Parker + ?Sized>(
     parker: &P,
@@ -181,15 +187,11 @@ fn wait_slow<T, P: Parker + ?Sized>(
     seq: &AtomicU32,
     parties: u32,
     deadline_ns: Option<u64>,
-    adapt: Option<&Adaptive>,
+    budget: u32,
+    record: &impl Fn(u32),
     check: &mut impl FnMut(bool) -> Poll<T>,
     idle: &mut impl FnMut(),
 ) -> Result<T, ()> {
-    let record = |spins: u32| {
-        if let Some(a) = adapt {
-            a.record(spins);
-        }
-    };
     let oversubscribed = parties > parker.cpus();
     let past = |now: u64| deadline_ns.is_some_and(|d| now >= d);
 
@@ -203,7 +205,6 @@ fn wait_slow<T, P: Parker + ?Sized>(
             }
         }
     } else {
-        let budget = adapt.map_or(u32::MAX, Adaptive::budget);
         let mut spin_start: Option<u64> = None;
         let mut i: u32 = 0;
         loop {
