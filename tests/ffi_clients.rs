@@ -45,7 +45,22 @@ struct Output {
 }
 
 /// Runs `cmd` in its own process group; kills the group and panics after `limit`.
+/// Clients normally run side by side; a client that measures fairness between busy processes
+/// (Goldsmith) runs alone, so the others' processes cannot decide its shares.
+static CPU: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 fn run(cmd: &mut Command, limit: Duration, what: &str) -> Output {
+    let _side_by_side = CPU.read().unwrap_or_else(|e| e.into_inner());
+    run_unlocked(cmd, limit, what)
+}
+
+/// [`run`] with every other client held back.
+fn run_alone(cmd: &mut Command, limit: Duration, what: &str) -> Output {
+    let _alone = CPU.write().unwrap_or_else(|e| e.into_inner());
+    run_unlocked(cmd, limit, what)
+}
+
+fn run_unlocked(cmd: &mut Command, limit: Duration, what: &str) -> Output {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
     let pid = child.id() as libc::pid_t;
@@ -476,6 +491,14 @@ fn c_alting_as_cxx() {
 fn c_alting_goldsmith_3_processes() {
     let inst = installed();
     let exe = compile(inst, "cc", "-std=c99", "alting_goldsmith.c", "alting_goldsmith", false);
-    let o = run_client(&exe, &["100000"]);
+    let o = run_alone(Command::new(&exe).arg("600000"), LIMIT, "alting_goldsmith 600000");
+    eprint!("{}", o.stdout);
+    assert!(
+        o.status.success(),
+        "alting_goldsmith failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        o.stdout,
+        o.stderr
+    );
     assert!(o.stdout.contains("events/s"), "no rate reported:\n{}", o.stdout);
 }

@@ -2,7 +2,8 @@
  * barriers a and b, Q offers b and c, R offers c and a, each looping muster_alt_select(FAIR) with
  * a timeout until a shared stop flag is set. Every event is logged as (barrier, ticket) in a
  * MAP_SHARED page; the parent checks that both parties of every barrier saw the same tickets
- * 1, 2, ..., n, that no barrier starved (each got >= 5% of the events) and prints events/s.
+ * 1, 2, ..., n, that no barrier starved (each got >= 5% of the events; run it for about a second:
+ * over 0.1 s one scheduling pattern can dominate) and prints events/s.
  *
  * Usage: alting_goldsmith [EVENTS]   (default 50000: the first process to log EVENTS stops all) */
 #ifndef _GNU_SOURCE
