@@ -218,7 +218,8 @@ impl Region {
 
     /// Opens the channel `name`, creating it with `capacity` slots if it does not exist.
     /// `overwrite`: a full channel drops its oldest value instead of blocking the writer (JCSP
-    /// `OverWriteOldestBuffer`).
+    /// `OverWriteOldestBuffer`). Opening an existing channel keeps the capacity and mode it was
+    /// created with (the arguments only matter to the creator).
     pub fn channel(&self, name: &str, capacity: u32, overwrite: bool) -> Result<Channel> {
         let alt = self.inner.alt()?;
         let create = |_: u32| -> Result<(u32, u32)> {
