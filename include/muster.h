@@ -199,6 +199,12 @@
 #define MUSTER_CHANNEL_OVERWRITE 1
 
 /**
+ * `muster_channel_open` flag: one-to-one; the first thread that writes becomes the only writer
+ * (others get `MUSTER_EMISUSE`) until it is gone. Without it a channel is any-to-one.
+ */
+#define MUSTER_CHANNEL_ONE_TO_ONE 2
+
+/**
  * `muster_alt_select` mode: any ready guard may be chosen.
  */
 #define MUSTER_SELECT_ARBITRARY 0
@@ -942,7 +948,8 @@ int muster_alting_completions(const struct muster_alting *frontend,
  * Opens the channel `name` in `region`, creating it if it does not exist.
  *
  * `name`: as for `muster_alting_create` (shared name table). `capacity`: the number of values it
- * buffers, 1 ..= `max_channel_capacity`. `flags`: 0 or `MUSTER_CHANNEL_OVERWRITE`. `capacity`
+ * buffers, 1 ..= `max_channel_capacity`. `flags`: 0, or `MUSTER_CHANNEL_OVERWRITE` and/or
+ * `MUSTER_CHANNEL_ONE_TO_ONE`. `capacity`
  * and `flags` apply when this call creates the channel; an existing channel keeps its own.
  * `out`: receives the new handle on success (untouched on failure).
  *

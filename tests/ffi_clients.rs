@@ -434,7 +434,13 @@ fn alting_symbols_are_exported() {
     for t in ["typedef struct muster_alting muster_alting;", "typedef struct muster_alt muster_alt;"] {
         assert!(header.contains(t), "muster.h lacks `{t}`");
     }
-    for m in ["MUSTER_SELECT_ARBITRARY", "MUSTER_SELECT_PRI", "MUSTER_SELECT_FAIR", "MUSTER_CHANNEL_OVERWRITE"] {
+    for m in [
+        "MUSTER_SELECT_ARBITRARY",
+        "MUSTER_SELECT_PRI",
+        "MUSTER_SELECT_FAIR",
+        "MUSTER_CHANNEL_OVERWRITE",
+        "MUSTER_CHANNEL_ONE_TO_ONE",
+    ] {
         assert!(header.contains(&format!("#define {m} ")), "muster.h lacks {m}");
     }
 }

@@ -12,6 +12,9 @@ use crate::{name_arg, put};
 /// `muster_channel_open` flag: a full channel drops its oldest value instead of blocking the
 /// writer (JCSP `OverWriteOldestBuffer`).
 pub const MUSTER_CHANNEL_OVERWRITE: u32 = 1;
+/// `muster_channel_open` flag: one-to-one; the first thread that writes becomes the only writer
+/// (others get `MUSTER_EMISUSE`) until it is gone. Without it a channel is any-to-one.
+pub const MUSTER_CHANNEL_ONE_TO_ONE: u32 = 2;
 
 /// A channel of `uint64_t` values between threads and processes (opaque; any number of writers,
 /// one reader at a time), usable as an input guard of an Alternative. Created by
@@ -53,7 +56,8 @@ unsafe fn with(p: *const muster_channel, f: impl FnOnce(&Channel) -> c_int) -> c
 /// Opens the channel `name` in `region`, creating it if it does not exist.
 ///
 /// `name`: as for `muster_alting_create` (shared name table). `capacity`: the number of values it
-/// buffers, 1 ..= `max_channel_capacity`. `flags`: 0 or `MUSTER_CHANNEL_OVERWRITE`. `capacity`
+/// buffers, 1 ..= `max_channel_capacity`. `flags`: 0, or `MUSTER_CHANNEL_OVERWRITE` and/or
+/// `MUSTER_CHANNEL_ONE_TO_ONE`. `capacity`
 /// and `flags` apply when this call creates the channel; an existing channel keeps its own.
 /// `out`: receives the new handle on success (untouched on failure).
 ///
@@ -82,7 +86,7 @@ pub unsafe extern "C" fn muster_channel_open(
         if capacity == 0 {
             return fail(MUSTER_EINVAL, "capacity is 0");
         }
-        if flags & !MUSTER_CHANNEL_OVERWRITE != 0 {
+        if flags & !(MUSTER_CHANNEL_OVERWRITE | MUSTER_CHANNEL_ONE_TO_ONE) != 0 {
             return fail(MUSTER_EINVAL, format_args!("unknown channel flags {flags:#x}"));
         }
         // SAFETY: forwarded caller guarantees.
@@ -90,7 +94,13 @@ pub unsafe extern "C" fn muster_channel_open(
             (Ok(r), Ok(n)) => (r, n),
             (Err(c), _) | (_, Err(c)) => return c,
         };
-        code(region.channel(name, capacity, flags & MUSTER_CHANNEL_OVERWRITE != 0), |ch| {
+        let overwrite = flags & MUSTER_CHANNEL_OVERWRITE != 0;
+        let opened = if flags & MUSTER_CHANNEL_ONE_TO_ONE != 0 {
+            region.channel_one_to_one(name, capacity, overwrite)
+        } else {
+            region.channel(name, capacity, overwrite)
+        };
+        code(opened, |ch| {
             let h = muster_channel { owner: Owner::here(), inner: ch, region: region.clone() };
             // SAFETY: `out` is non-NULL and writable (caller guarantee).
             unsafe { put(out, Box::into_raw(Box::new(h))) };

@@ -216,19 +216,29 @@ impl Region {
         alt.reset_frontend(fe).map_err(map_alt)
     }
 
-    /// Opens the channel `name`, creating it with `capacity` slots if it does not exist.
-    /// `overwrite`: a full channel drops its oldest value instead of blocking the writer (JCSP
-    /// `OverWriteOldestBuffer`). Opening an existing channel keeps the capacity and mode it was
-    /// created with (the arguments only matter to the creator).
+    /// Opens the channel `name`, creating it with `capacity` slots if it does not exist; any number
+    /// of writers, one reader (any-to-one). `overwrite`: a full channel drops its oldest value
+    /// instead of blocking the writer (JCSP `OverWriteOldestBuffer`). Opening an existing channel
+    /// keeps the capacity and mode it was created with (the arguments only matter to the creator).
     pub fn channel(&self, name: &str, capacity: u32, overwrite: bool) -> Result<Channel> {
+        self.channel_with(name, ChannelConfig { capacity, overwrite, one_to_one: false })
+    }
+
+    /// Like [`Region::channel`], but one-to-one: the first thread that writes becomes the only
+    /// writer (another writer gets [`Error::Misuse`]) until it is gone.
+    pub fn channel_one_to_one(&self, name: &str, capacity: u32, overwrite: bool) -> Result<Channel> {
+        self.channel_with(name, ChannelConfig { capacity, overwrite, one_to_one: true })
+    }
+
+    fn channel_with(&self, name: &str, cfg: ChannelConfig) -> Result<Channel> {
         let alt = self.inner.alt()?;
         let create = |_: u32| -> Result<(u32, u32)> {
-            let c = alt.channel_create(ChannelConfig { capacity, overwrite, one_to_one: false }).map_err(map_alt)?;
+            let c = alt.channel_create(cfg).map_err(map_alt)?;
             Ok((CHANNEL | c.index, c.gen))
         };
         let f = self.inner.lookup(name, Some(&create))?;
         if f.kind & KIND_TAG != CHANNEL {
-            return Err(Error::Mismatch { existing: 0, requested: capacity });
+            return Err(Error::Mismatch { existing: 0, requested: cfg.capacity });
         }
         let agent = self.agent()?;
         Ok(Channel { agent, id: ChannelId { index: f.kind & !KIND_TAG, gen: f.extra }, _not_send: PhantomData })
@@ -325,6 +335,13 @@ impl AltingBarrier {
         let b = alt.barrier_of(self.fe).map_err(map_alt)?;
         let fes = indices.iter().map(|&i| alt.frontend_at(b, i)).collect::<std::result::Result<Vec<_>, _>>();
         alt.contract(self.fe, self.agent.id, &fes.map_err(map_alt)?).map_err(map_alt)
+    }
+
+    /// Removes this front-end from the barrier for good (JCSP `contract()`: a process that was
+    /// given a front-end by `expand` leaves before it terminates). May complete the barrier. The
+    /// front-end fronts nothing afterwards.
+    pub fn contract_self(self) -> Result<()> {
+        self.alt()?.contract_self(self.fe, self.agent.id).map_err(map_alt)
     }
 
     /// How many times the barrier has fired.

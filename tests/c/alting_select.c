@@ -121,7 +121,7 @@ static void test_channels(muster_region *r) {
 
     EXPECT(muster_channel_open(r, "ch", 0, 0, &c), MUSTER_EINVAL);
     EXPECT(muster_channel_open(r, "ch", 65, 0, &c), MUSTER_EINVAL); /* default max 64 */
-    EXPECT(muster_channel_open(r, "ch", 4, 2, &c), MUSTER_EINVAL);
+    EXPECT(muster_channel_open(r, "ch", 4, 4, &c), MUSTER_EINVAL); /* no such flag */
     EXPECT(muster_channel_open(r, "ch", 4, 0x80000000u, &c), MUSTER_EINVAL);
     CHECK(c == SENTINEL_C);
     OK(muster_channel_open(r, "ch", 4, 0, &c));
@@ -199,12 +199,42 @@ static void test_channels(muster_region *r) {
     OK(muster_channel_close(c));
 }
 
+/* A one-to-one channel: the first writer owns the writing end; a writer in another process is
+ * refused while that one lives, and reading works as usual. */
+static void test_one_to_one(muster_region *r) {
+    muster_channel *c = NULL;
+    uint64_t v = 0;
+    pid_t pid;
+    OK(muster_channel_open(r, "one", 2, MUSTER_CHANNEL_ONE_TO_ONE, &c));
+    OK(muster_channel_write(c, 7));
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        muster_region *cr = NULL;
+        muster_channel *cc = NULL;
+        OK(muster_region_open(test_region, &cr));
+        OK(muster_channel_open(cr, "one", 2, MUSTER_CHANNEL_ONE_TO_ONE, &cc));
+        EXPECT(muster_channel_write(cc, 8), MUSTER_EMISUSE);
+        OK(muster_channel_close(cc));
+        OK(muster_region_close(cr));
+        exit(0);
+    }
+    expect_child_ok(pid, "second writer of a one-to-one channel");
+    OK(muster_channel_write(c, 9));
+    OK(muster_channel_read(c, -1, &v));
+    CHECK(v == 7);
+    OK(muster_channel_read(c, -1, &v));
+    CHECK(v == 9);
+    OK(muster_channel_close(c));
+}
+
 int main(void) {
     muster_region *r = NULL;
     test_init("alting-select", 120);
     OK(muster_region_create(test_region, NULL, &r));
     test_skip_and_select(r);
     test_channels(r);
+    test_one_to_one(r);
     OK(muster_region_close(r));
     printf("alting_select: ok\n");
     return 0;

@@ -87,6 +87,7 @@ EINTERNAL = -32
 
 # Flags and select modes (include/muster.h).
 CHANNEL_OVERWRITE = 1
+CHANNEL_ONE_TO_ONE = 2
 SELECT_ARBITRARY = 0
 SELECT_PRI = 1
 SELECT_FAIR = 2
@@ -425,13 +426,14 @@ class Region:
         handle and attach the index there."""
         _check(_alting_reset(self._h(), _name(name), _u32(index, "index")))
 
-    def channel(self, name, capacity, overwrite=False):
+    def channel(self, name, capacity, overwrite=False, one_to_one=False):
         """Opens the channel ``name`` (creating it with ``capacity`` slots, ``1 ..
-        max_channel_capacity``; an overwriting channel drops its oldest value when full) and
-        returns a :class:`Channel` handle of the calling thread. An existing channel keeps its
-        own capacity and mode."""
+        max_channel_capacity``; an overwriting channel drops its oldest value when full; a
+        one-to-one channel accepts only its first writer while that one lives) and returns a
+        :class:`Channel` handle of the calling thread. An existing channel keeps its own
+        capacity and mode."""
         out = ctypes.c_void_p()
-        flags = CHANNEL_OVERWRITE if overwrite else 0
+        flags = (CHANNEL_OVERWRITE if overwrite else 0) | (CHANNEL_ONE_TO_ONE if one_to_one else 0)
         _check(_channel_open(self._h(), _name(name), _u32(capacity, "capacity"), flags, ctypes.byref(out)))
         return Channel._wrap(out, name)
 
