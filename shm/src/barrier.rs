@@ -22,7 +22,7 @@ use crate::futex::process_policy;
 use crate::region::{Inner, Region};
 use crate::registry::MEMBERSHIP;
 use muster_core::barrier::{BarrierCell, BreakReason, CancelOutcome, StateError, Ticket, WaitError, MAX_PARTIES};
-use muster_core::sync::Ordering;
+use muster_core::sync::{AtomicU32, Ordering};
 use muster_core::wait::Adaptive;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::Arc;
@@ -84,6 +84,11 @@ fn map_state(e: StateError) -> Error {
     }
 }
 
+/// Takes one member off a process's counter (never below zero: the counter is region data).
+fn count_down(count: &AtomicU32) {
+    let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+}
+
 impl Region {
     /// Finds or creates the barrier `name`: `parties > 0` a counted barrier with that many parties,
     /// `0` a membership barrier. Opening an existing barrier of another kind or count is
@@ -130,6 +135,13 @@ impl Region {
 impl Barrier {
     fn cell(&self) -> Result<&BarrierCell> {
         self.region.cell(self.index).ok_or_else(|| Error::Corrupt("barrier index out of bounds".into()))
+    }
+
+    /// This process's member counter on this barrier (in the region's member table).
+    fn own_count(&self) -> Result<&AtomicU32> {
+        self.region
+            .member_count(self.index, self.region.slot)
+            .ok_or_else(|| Error::Corrupt("member table out of bounds".into()))
     }
 
     fn check_process(&self) -> Result<()> {
@@ -180,10 +192,7 @@ impl Barrier {
         if self.state.load(Ordering::Acquire) == MEMBER {
             return Err(Error::Misuse("handle is already enrolled"));
         }
-        let count = self
-            .region
-            .member_count(self.index, self.region.slot)
-            .ok_or_else(|| Error::Corrupt("member table out of bounds".into()))?;
+        let count = self.own_count()?;
         // Word first, counter second: a crash in between leaves a phantom party, never a missing one.
         self.cell()?.add_parties(1).map_err(map_state)?;
         count.fetch_add(1, Ordering::AcqRel);
@@ -205,13 +214,10 @@ impl Barrier {
     }
 
     fn leave(&self, next: u8) -> Result<()> {
-        let count = self
-            .region
-            .member_count(self.index, self.region.slot)
-            .ok_or_else(|| Error::Corrupt("member table out of bounds".into()))?;
+        let count = self.own_count()?;
         self.state.store(next, Ordering::Release);
         // Counter first, word second (see `enroll`).
-        let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+        count_down(count);
         self.cell()?.remove_parties(&self.region.parker, 1, None);
         Ok(())
     }
@@ -264,9 +270,9 @@ impl Barrier {
                 // A member leaves the party count on timeout: counter first, word second (a crash
                 // in between leaves a phantom party, never a missing one); undone if the
                 // generation completed meanwhile.
-                let count = if member { self.region.member_count(self.index, self.region.slot) } else { None };
+                let count = if member { self.own_count().ok() } else { None };
                 if let Some(c) = count {
-                    let _ = c.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+                    count_down(c);
                 }
                 let outcome = cell.cancel(parker, &ticket, member);
                 if let (Some(c), false) = (count, outcome == CancelOutcome::Withdrawn) {

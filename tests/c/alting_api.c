@@ -17,12 +17,6 @@
 #define SENTINEL_A ((muster_alt *)(uintptr_t)0x5454)
 #define SENTINEL_C ((muster_channel *)(uintptr_t)0x5555)
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    CHECK(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void open_region(muster_region **r) {
     OK(muster_region_open(test_region, r));
 }

@@ -28,12 +28,6 @@ struct shared {
     /* log[p][k] = barrier << 24 | ticket, stride entries per process, follows the struct. */
 };
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    CHECK(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static void party(struct shared *sh, uint32_t *log, size_t stride, int me, uint32_t rounds) {
     muster_region *r = NULL;
     muster_alting *fe[2] = {NULL, NULL};

@@ -3,6 +3,7 @@
 #define MUSTER_TESTUTIL_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,6 +68,13 @@ static inline void test_init(const char *tag, unsigned seconds) {
     snprintf(test_region, sizeof test_region, "muster-ctest-%s-%ld", tag, (long)getpid());
     (void)muster_region_unlink(test_region);
     atexit(test_cleanup);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds (the clock Muster's deadlines use). */
+static inline int64_t now_ns(void) {
+    struct timespec ts;
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
 static inline void sleep_ms(long ms) {
