@@ -58,12 +58,15 @@ pub const MUSTER_EPERM: c_int = -14;
 pub const MUSTER_ENOMEM: c_int = -15;
 /// Another operating-system error (see `muster_last_error_message`).
 pub const MUSTER_EIO: c_int = -16;
+/// A coordination service the barrier depends on (etcd, for barriers that span hosts) cannot be
+/// reached within the caller's timeout, or has given up on this process (its lease expired).
+pub const MUSTER_EUNAVAILABLE: c_int = -18;
 /// An internal error: a bug in libmuster was caught before it could cross the C boundary.
-/// Codes -17 to -31 are reserved for later versions.
+/// Codes -17 and -19 to -31 are reserved for later versions.
 pub const MUSTER_EINTERNAL: c_int = -32;
 
 /// All codes, for tests and for `muster_strerror`.
-pub(crate) const CODES: [(c_int, &CStr); 18] = [
+pub(crate) const CODES: [(c_int, &CStr); 19] = [
     (MUSTER_OK, c"success"),
     (MUSTER_EINVAL, c"invalid argument"),
     (MUSTER_ENAME, c"invalid name"),
@@ -81,6 +84,7 @@ pub(crate) const CODES: [(c_int, &CStr); 18] = [
     (MUSTER_EPERM, c"permission denied"),
     (MUSTER_ENOMEM, c"out of memory"),
     (MUSTER_EIO, c"i/o error"),
+    (MUSTER_EUNAVAILABLE, c"coordination service (etcd) unavailable"),
     (MUSTER_EINTERNAL, c"internal error in libmuster"),
 ];
 
@@ -141,6 +145,16 @@ pub(crate) fn from_shm(e: &Error) -> c_int {
         Error::Permission => MUSTER_EPERM,
         Error::NoMemory => MUSTER_ENOMEM,
         Error::Io(_) => MUSTER_EIO,
+        Error::HostDied { pid, .. } => {
+            let pid = *pid;
+            let _ = LAST.try_with(|l| {
+                if let Ok(mut l) = l.try_borrow_mut() {
+                    l.peer_pid = pid;
+                }
+            });
+            MUSTER_EPEERDIED
+        }
+        Error::Unavailable(_) => MUSTER_EUNAVAILABLE,
         // A variant added to muster_shm after this table was written.
         _ => MUSTER_EIO,
     };

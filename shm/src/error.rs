@@ -65,6 +65,20 @@ pub enum Error {
     /// Memory (or address space) could not be obtained.
     #[error("out of memory")]
     NoMemory,
+    /// A member on another host died (its etcd lease expired, or its host peers saw it die) while
+    /// the cluster barrier waited; the barrier is broken until reset. Only cluster barriers
+    /// (`muster-cluster`) return it; the C ABI maps it to `MUSTER_EPEERDIED`.
+    #[error("process {pid} on host {host} died")]
+    HostDied {
+        /// The host id of the dead member's host (its `MUSTER_HOST_ID`).
+        host: String,
+        /// The dead member's pid on that host (diagnostic only).
+        pid: u32,
+    },
+    /// A coordination service the region depends on (etcd, for cluster barriers) cannot be
+    /// reached or has given up on this process (its lease expired).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Another I/O error.
     #[error("i/o error: {0}")]
     Io(#[source] io::Error),

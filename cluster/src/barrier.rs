@@ -1,0 +1,454 @@
+//! [`ClusterBarrier`]: a membership barrier whose parties are processes on several hosts.
+//!
+//! One wait is two stages (the protocol is described in the crate docs):
+//! 1. the local stage: a Muster membership barrier of the same name in the host's region;
+//! 2. the host stage: the local generation's leader (arrival index 0) records its host's arrival
+//!    in etcd; every local member then waits, on one etcd watch, until the generation's `done`
+//!    key says how it ended.
+
+use crate::keys::{Keys, Outcome, Snapshot};
+use crate::session::{Cluster, Session};
+use etcd_client::{
+    Compare, CompareOp, DeleteOptions, EventType, GetOptions, PutOptions, Txn, TxnOp, WatchOptions, WatchStream,
+    Watcher,
+};
+use muster_shm::{Barrier, Error, Result, WaitResult};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A completed cluster wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterWait {
+    /// The cluster-wide generation this wait completed (the same number on every host).
+    pub generation: u64,
+    /// The local stage's result (arrival index and generation in this host's region).
+    pub local: WaitResult,
+    /// Whether this process led its host in this generation (it ran the value closure and wrote
+    /// its host's arrival to etcd). Exactly one per host per generation.
+    pub host_leader: bool,
+    /// The value each host's leader carried (host id -> bytes), for every host that arrived.
+    pub values: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Debug, Default)]
+struct HandleState {
+    /// This handle's member key while enrolled.
+    member_key: Option<String>,
+    cancelled: bool,
+    broken: bool,
+}
+
+/// A handle on a cluster membership barrier (The Grinder's named barrier across hosts). Dropping
+/// an enrolled handle resigns it.
+pub struct ClusterBarrier {
+    s: Arc<Session>,
+    local: Barrier,
+    keys: Keys,
+    name: String,
+    state: Mutex<HandleState>,
+}
+
+impl std::fmt::Debug for ClusterBarrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterBarrier").field("name", &self.name).field("host", &self.s.host).finish()
+    }
+}
+
+impl Cluster {
+    /// Opens the cluster barrier `name` without enrolling (see [`ClusterBarrier::enroll`]).
+    pub fn barrier(&self, name: &str) -> Result<ClusterBarrier> {
+        let local = self.s.region.barrier(name, 0)?;
+        Ok(ClusterBarrier {
+            s: self.s.clone(),
+            local,
+            keys: Keys::new(&self.s.prefix, name),
+            name: name.to_owned(),
+            state: Mutex::new(HandleState::default()),
+        })
+    }
+
+    /// Opens the cluster barrier `name` and enrolls the new handle (Grinder's
+    /// `grinder.barrier(name)`, on any host).
+    pub fn join(&self, name: &str) -> Result<ClusterBarrier> {
+        let b = self.barrier(name)?;
+        b.enroll()?;
+        Ok(b)
+    }
+}
+
+/// One etcd watch on the barrier's prefix, re-established after errors from where it stopped.
+struct Watch {
+    _watcher: Watcher,
+    stream: WatchStream,
+    next_rev: i64,
+}
+
+impl ClusterBarrier {
+    fn st(&self) -> MutexGuard<'_, HandleState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The barrier's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this handle is an enrolled member.
+    pub fn is_member(&self) -> bool {
+        self.st().member_key.is_some()
+    }
+
+    /// Makes this handle a member: its host takes part (if it did not already) from the
+    /// generation now open, and the local stage gains a party.
+    pub fn enroll(&self) -> Result<()> {
+        let mut st = self.st();
+        if st.member_key.is_some() {
+            return Err(Error::Misuse("handle is already enrolled"));
+        }
+        let s = &self.s;
+        let key = self.keys.member(&s.host, s.pid, s.lease, s.next_seq());
+        let deadline = s.step_deadline(None);
+        let (k, roster, cur, lease) = (key.clone(), self.keys.roster(), self.keys.cur(), s.lease);
+        s.rt.block_on(s.call(deadline, "enroll", move |mut c| {
+            let txn = Txn::new().and_then(vec![
+                TxnOp::put(k.clone(), "", Some(PutOptions::new().with_lease(lease))),
+                TxnOp::put(roster.clone(), "", None),
+            ]);
+            let init = Txn::new()
+                .when(vec![Compare::create_revision(cur.clone(), CompareOp::Equal, 0)])
+                .and_then(vec![TxnOp::put(cur.clone(), "1", None)]);
+            async move {
+                c.txn(init).await?;
+                c.txn(txn).await
+            }
+        }))?;
+        if let Err(e) = self.local.enroll() {
+            let _ = self.leave_etcd(&key);
+            return Err(e);
+        }
+        st.member_key = Some(key);
+        st.cancelled = false;
+        Ok(())
+    }
+
+    /// Withdraws this member (Grinder `cancel`): the local stage and, if it was the host's last
+    /// member, the host stop counting it; if everyone else is waiting, their generation completes.
+    pub fn resign(&self) -> Result<()> {
+        let mut st = self.st();
+        let Some(key) = st.member_key.take() else {
+            return Err(Error::Misuse("handle is not enrolled"));
+        };
+        st.cancelled = true;
+        let local = self.local.resign();
+        let remote = self.leave_etcd(&key);
+        local.and(remote)
+    }
+
+    /// Graceful leave in etcd: the member key goes in the same revision as a `roster` put.
+    fn leave_etcd(&self, key: &str) -> Result<()> {
+        let s = &self.s;
+        let (k, roster) = (key.to_owned(), self.keys.roster());
+        s.rt.block_on(s.call(s.step_deadline(None), "resign", move |mut c| {
+            let txn = Txn::new().and_then(vec![TxnOp::delete(k.clone(), None), TxnOp::put(roster.clone(), "", None)]);
+            async move { c.txn(txn).await }
+        }))
+        .map(drop)
+    }
+
+    /// Clears a broken state (after [`Error::HostDied`], [`Error::PeerDied`] or
+    /// [`Error::Unavailable`]) so the handle can wait again; also resets the local stage if a
+    /// local death broke it.
+    pub fn reset(&self) -> Result<()> {
+        self.st().broken = false;
+        if self.local.is_broken() {
+            self.local.reset()?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every member on every host; the host leader carries an empty value.
+    pub fn wait(&self) -> Result<ClusterWait> {
+        self.wait_with(None, Vec::new)
+    }
+
+    /// Waits at most `timeout`. On timeout the member is cancelled (resigned locally and in etcd;
+    /// later use gives [`Error::Cancelled`] until it enrolls again) and [`Error::Timeout`] is
+    /// returned. A host leader records its host's arrival before it gives up, so a leader's
+    /// timeout never strands its host's other members.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<ClusterWait> {
+        self.wait_with(Some(timeout), Vec::new)
+    }
+
+    /// Waits (at most `timeout`, if given); if this process leads its host in this generation,
+    /// `value` runs after the local stage completed (so it sees everything every local member
+    /// wrote before arriving) and its bytes are carried to every member on every host in
+    /// [`ClusterWait::values`].
+    ///
+    /// Errors: [`Error::HostDied`] when a member on any host died during the generation (the
+    /// barrier is broken for this handle until [`reset`](Self::reset)); [`Error::PeerDied`]
+    /// when a local member died during the local stage; [`Error::Unavailable`] when etcd could
+    /// not be reached for the lease TTL (or the caller's timeout) or this process's lease
+    /// expired; [`Error::Broken`] after one of these until `reset`.
+    pub fn wait_with(&self, timeout: Option<Duration>, value: impl FnOnce() -> Vec<u8>) -> Result<ClusterWait> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let key = {
+            let st = self.st();
+            match (&st.member_key, st.cancelled, st.broken) {
+                (None, true, _) => return Err(Error::Cancelled),
+                (None, false, _) => return Err(Error::Misuse("only members may wait on a cluster barrier")),
+                (Some(_), _, true) => return Err(Error::Broken),
+                (Some(k), _, false) => k.clone(),
+            }
+        };
+        self.s.check_lost()?;
+        let local = match deadline {
+            None => self.local.wait(),
+            Some(d) => self.local.wait_timeout(d.saturating_duration_since(Instant::now())),
+        };
+        let local = match local {
+            Ok(r) => r,
+            Err(Error::Timeout) => {
+                // The local stage already cancelled the local member.
+                let mut st = self.st();
+                st.member_key = None;
+                st.cancelled = true;
+                drop(st);
+                let _ = self.leave_etcd(&key);
+                return Err(Error::Timeout);
+            }
+            Err(Error::PeerDied { pid }) => {
+                self.report_local_death(pid);
+                self.st().broken = true;
+                return Err(Error::PeerDied { pid });
+            }
+            Err(e) => return Err(e),
+        };
+        let r = self.s.rt.block_on(self.meet(local, deadline, value));
+        match r {
+            Err(Error::Timeout) => {
+                let mut st = self.st();
+                st.member_key = None;
+                st.cancelled = true;
+                drop(st);
+                let _ = self.local.resign();
+                let _ = self.leave_etcd(&key);
+                Err(Error::Timeout)
+            }
+            Err(e @ (Error::HostDied { .. } | Error::Unavailable(_))) => {
+                self.st().broken = true;
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    /// A local member died: delete its member keys now, so the other hosts learn of the death at
+    /// once instead of after its lease's TTL.
+    fn report_local_death(&self, pid: u32) {
+        let s = &self.s;
+        let prefix = self.keys.process_members(&s.host, pid);
+        let _ = s.rt.block_on(s.call(s.step_deadline(None), "report death", move |mut c| {
+            let p = prefix.clone();
+            async move { c.delete(p, Some(DeleteOptions::new().with_prefix())).await }
+        }));
+    }
+
+    async fn snapshot(&self, deadline: Option<Instant>) -> Result<Snapshot> {
+        let s = &self.s;
+        let base = self.keys.base.clone();
+        let r = s
+            .call(s.step_deadline(deadline), "read", move |mut c| {
+                let b = base.clone();
+                async move { c.get(b, Some(GetOptions::new().with_prefix())).await }
+            })
+            .await?;
+        let rev = r.header().map_or(0, |h| h.revision());
+        Ok(Snapshot::new(rev, r.kvs(), &self.keys))
+    }
+
+    async fn open_watch(&self, from: i64, deadline: Option<Instant>) -> Result<Watch> {
+        let s = &self.s;
+        let base = self.keys.base.clone();
+        let (w, stream) = s
+            .call(s.step_deadline(deadline), "watch", move |mut c| {
+                let b = base.clone();
+                async move { c.watch(b, Some(WatchOptions::new().with_prefix().with_start_revision(from))).await }
+            })
+            .await?;
+        Ok(Watch { _watcher: w, stream, next_rev: from })
+    }
+
+    /// Waits for the next batch of changes; returns a death it shows, if any. Times out at the
+    /// caller's deadline ([`Error::Timeout`]); a lost session is [`Error::Unavailable`].
+    async fn next_change(&self, w: &mut Watch, deadline: Option<Instant>) -> Result<Option<(String, u32)>> {
+        let mut lost = self.s.lost.clone();
+        loop {
+            self.s.check_lost()?;
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let msg = tokio::select! {
+                m = w.stream.message() => m,
+                _ = lost.changed() => continue,
+                _ = sleep => return Err(Error::Timeout),
+            };
+            match msg {
+                Ok(Some(resp)) if !resp.canceled() => {
+                    let events = resp.events();
+                    if let Some(last) = events.iter().filter_map(|e| e.kv()).map(|kv| kv.mod_revision()).max() {
+                        w.next_rev = w.next_rev.max(last + 1);
+                    }
+                    let roster = self.keys.roster();
+                    let graceful: Vec<i64> = events
+                        .iter()
+                        .filter(|e| e.event_type() == EventType::Put)
+                        .filter_map(|e| e.kv())
+                        .filter(|kv| kv.key() == roster.as_bytes())
+                        .map(|kv| kv.mod_revision())
+                        .collect();
+                    let death = events
+                        .iter()
+                        .filter(|e| e.event_type() == EventType::Delete)
+                        .filter_map(|e| e.kv())
+                        .filter(|kv| !graceful.contains(&kv.mod_revision()))
+                        .find_map(|kv| self.keys.parse_member(kv.key()));
+                    if events.is_empty() && death.is_none() {
+                        continue; // the watch's "created" notice
+                    }
+                    return Ok(death);
+                }
+                _ => {
+                    // The member serving the watch went away: watch again from where we were.
+                    *w = self.open_watch(w.next_rev, deadline).await?;
+                }
+            }
+        }
+    }
+
+    /// The host stage of one wait (see the crate docs).
+    async fn meet(
+        &self,
+        local: WaitResult,
+        deadline: Option<Instant>,
+        value: impl FnOnce() -> Vec<u8>,
+    ) -> Result<ClusterWait> {
+        let s = &self.s;
+        let k = &self.keys;
+        let leader = local.is_leader();
+        let mut snap = self.snapshot(deadline).await?;
+        let mut watch = self.open_watch(snap.rev + 1, deadline).await?;
+        let mut g: Option<u64> = None;
+        if leader {
+            g = Some(self.arrive(&mut snap, local.generation, value(), deadline).await?);
+        }
+        loop {
+            if g.is_none() {
+                g = snap.at(k, &s.host, local.generation);
+            }
+            if let Some(g) = g {
+                if let Some(o) = snap.done(k, g) {
+                    return match o {
+                        Outcome::Ok => Ok(ClusterWait {
+                            generation: g,
+                            local,
+                            host_leader: leader,
+                            values: snap.arrivals(k, g),
+                        }),
+                        Outcome::Dead { host, pid } => Err(Error::HostDied { host, pid }),
+                    };
+                }
+                let hosts = snap.hosts(k);
+                let arrived = snap.arrivals(k, g);
+                if !hosts.is_empty() && hosts.iter().all(|h| arrived.contains_key(h)) {
+                    self.decide(&snap, g, &Outcome::Ok, deadline).await?;
+                    snap = self.snapshot(deadline).await?;
+                    continue;
+                }
+            }
+            if let Some((host, pid)) = self.next_change(&mut watch, deadline).await? {
+                // Which generation the death breaks: ours if known, else the open one (our host
+                // has not arrived at it, so it cannot have completed).
+                let snap_now = self.snapshot(deadline).await?;
+                let target = g.or_else(|| snap_now.at(k, &s.host, local.generation)).unwrap_or(snap_now.cur(k));
+                self.decide(&snap_now, target, &Outcome::Dead { host, pid }, deadline).await?;
+            }
+            snap = self.snapshot(deadline).await?;
+        }
+    }
+
+    /// Records this host's arrival at the open generation (with `value`), and which generation
+    /// that is for this local generation (for the host's other members). Returns the generation.
+    async fn arrive(&self, snap: &mut Snapshot, local_gen: u64, value: Vec<u8>, deadline: Option<Instant>) -> Result<u64> {
+        let s = &self.s;
+        let k = &self.keys;
+        loop {
+            let g = snap.cur(k);
+            if snap.at(k, &s.host, local_gen) == Some(g) {
+                return Ok(g); // an earlier try of this loop succeeded
+            }
+            let (cur, arrival, at, v) = (k.cur(), k.arrival(g, &s.host), k.at(&s.host), value.clone());
+            let at_val = format!("{local_gen} {g}");
+            let cur_cmp = if snap.kvs.contains_key(&cur) {
+                Compare::value(cur.clone(), CompareOp::Equal, g.to_string())
+            } else {
+                Compare::create_revision(cur.clone(), CompareOp::Equal, 0)
+            };
+            let r = s
+                .call(s.step_deadline(deadline), "arrive", move |mut c| {
+                    let txn = Txn::new()
+                        .when(vec![cur_cmp.clone(), Compare::create_revision(arrival.clone(), CompareOp::Equal, 0)])
+                        .and_then(vec![TxnOp::put(arrival.clone(), v.clone(), None), TxnOp::put(at.clone(), at_val.clone(), None)]);
+                    async move { c.txn(txn).await }
+                })
+                .await?;
+            *snap = self.snapshot(deadline).await?;
+            if r.succeeded() {
+                return Ok(g);
+            }
+        }
+    }
+
+    /// Tries to end generation `g` with `outcome` (first writer wins; the caller re-reads).
+    /// Completing also opens `g + 1` and drops generation `g - 2`'s keys.
+    async fn decide(&self, snap: &Snapshot, g: u64, outcome: &Outcome, deadline: Option<Instant>) -> Result<()> {
+        let s = &self.s;
+        let k = &self.keys;
+        let cur = k.cur();
+        let mut when = vec![
+            Compare::create_revision(k.done(g), CompareOp::Equal, 0),
+            if snap.kvs.contains_key(&cur) {
+                Compare::value(cur.clone(), CompareOp::Equal, g.to_string())
+            } else {
+                Compare::create_revision(cur.clone(), CompareOp::Equal, 0)
+            },
+        ];
+        if *outcome == Outcome::Ok {
+            // Nobody enrolled or resigned since the snapshot that said everyone arrived.
+            when.push(Compare::mod_revision(k.roster(), CompareOp::Equal, snap.roster_mod));
+        }
+        let mut ops = vec![TxnOp::put(k.done(g), outcome.encode(), None), TxnOp::put(cur, (g + 1).to_string(), None)];
+        if g > 2 {
+            ops.push(TxnOp::delete(k.generation(g - 2), Some(DeleteOptions::new().with_prefix())));
+        }
+        s.call(s.step_deadline(deadline), "decide", move |mut c| {
+            let txn = Txn::new().when(when.clone()).and_then(ops.clone());
+            async move { c.txn(txn).await }
+        })
+        .await
+        .map(drop)
+    }
+}
+
+impl Drop for ClusterBarrier {
+    fn drop(&mut self) {
+        let key = self.st().member_key.take();
+        if let Some(key) = key {
+            let _ = self.local.resign();
+            let _ = self.leave_etcd(&key);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! # muster-cluster: Muster barriers across hosts, through etcd
+//!
+//! Inside a host the parties meet in the host's shared-memory region exactly as with a plain
+//! Muster membership barrier (microseconds, no network). Once per generation one process per
+//! host, the **host leader**, meets the other hosts' leaders through etcd (one Raft commit per
+//! host, plus one to close the generation); every member learns the outcome from one etcd watch.
+//!
+//! ```no_run
+//! use muster_cluster::{Cluster, ClusterConfig};
+//! use muster_shm::{Region, RegionConfig};
+//! # fn main() -> Result<(), muster_shm::Error> {
+//! let region = Region::open_or_create("my-app", &RegionConfig::default())?;
+//! // Endpoints and host id may also come from MUSTER_CLUSTER / MUSTER_HOST_ID.
+//! let config = ClusterConfig::new(["10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2379"]);
+//! let cluster = Cluster::connect(&region, "my-app", &config)?;
+//! let phase = cluster.join("Phase 1")?;          // this process joins, on whichever host
+//! for _ in 0..10 {
+//!     // ... this phase's work ...
+//!     let w = phase.wait()?;                      // every member on every host arrived
+//!     println!("generation {} with hosts {:?}", w.generation, w.values.keys());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Semantics (The Grinder's named barriers, across hosts)
+//!
+//! * A process joins (`Cluster::join`, or `enroll`) on any host; a host takes part while it has
+//!   at least one member. A generation completes when every member of every taking-part host
+//!   arrived.
+//! * `wait_timeout` cancels the member on timeout (`Error::Timeout`, then `Error::Cancelled`
+//!   until it enrolls again); `resign` withdraws it; dropping an enrolled handle resigns it.
+//!   Members may join and leave between generations (and during one: a join counts from the
+//!   generation open at its etcd commit, see below).
+//! * `wait_with(timeout, value)`: the host leader runs `value` after the local stage (it sees
+//!   every local write made before arrival) and its bytes reach every member on every host in
+//!   [`ClusterWait::values`]: the cross-host counterpart of "all see each other's writes".
+//! * Faults: a member that dies anywhere (its host SIGKILLed, or only its leader) breaks the
+//!   generation: every member gets `Error::HostDied { host, pid }` within the lease TTL (default
+//!   2 s), the handle is broken until `reset`, and the barrier goes on with whoever is left.
+//!   A local death is also reported locally as `Error::PeerDied` by the local stage, and the
+//!   host's survivors delete the dead process's keys at once, so the other hosts hear of it
+//!   without waiting for the TTL. etcd unreachable (or this process's lease lost: a partition)
+//!   gives `Error::Unavailable` within the caller's timeout, or within the lease TTL without
+//!   one; never a hang. A partitioned host looks dead to the others (its leases expire).
+//!
+//! ## Protocol
+//!
+//! Key layout: see `keys.rs`. Every process holds one etcd lease (TTL `lease_ttl`, refreshed
+//! every third of it from a background thread) and one lease-bound member key per enrolled
+//! handle, `m/<host>/<pid>.<lease>.<n>`. Enrolling and resigning also put the `roster` key in
+//! the same transaction, so a member key deleted in a revision without a `roster` put is a death
+//! (lease expiry, or a host peer reporting it).
+//!
+//! One wait of a member `p` on host `H`:
+//! 1. **Local stage.** `p` waits on the region's membership barrier of the same name. The local
+//!    generation's arrival 0 is `H`'s leader for this generation, and its local generation
+//!    number `l` identifies the round on `H`.
+//! 2. **Arrival.** The leader reads `cur` (the open cluster generation `g`), runs `value`, and
+//!    commits `if cur == g and no arrival of H at g: put g/<g>/a/H = value; put h/H/at = "l g"`.
+//!    A leader cannot see a stale `g`: `g` completes only once every taking-part host arrived,
+//!    `H` takes part (its members are enrolled), and `H`'s next leader is chosen only after every
+//!    member of `H` came back from this generation.
+//! 3. **Wait for the outcome.** Every member (leader or not) reads the barrier's keys at
+//!    revision `R` and watches them from `R + 1`. A non-leader learns `g` from `h/H/at` once
+//!    its value names its own local generation `l` (so a process that joined the host during
+//!    the etcd stage of the previous round cannot mistake that round for its own). Whenever a
+//!    snapshot shows that every host with members arrived at `g`, the observer commits `if no
+//!    done(g) and cur == g and roster unchanged since the snapshot: put g/<g>/done = ok; put
+//!    cur = g + 1; delete g/<g-2>/`. When the watch shows a death, the observer commits `done =
+//!    dead <host> <pid>` (same conditions, without the roster check) for `g`, or, when it does not
+//!    know `g` yet, for `cur` (its host has not arrived there, so it cannot have completed). The
+//!    first commit wins; everyone returns what `done(g)` says.
+//!
+//! Why it is a barrier: `done(g) = ok` needs an arrival of every host that had members at the
+//! deciding snapshot, with no enroll or resign since (the roster check; a host that joins
+//! concurrently either makes the commit fail or reads `cur = g + 1` in its enroll). A host's
+//! arrival needs its local stage, which needs every local member's arrival; the release needs
+//! `done(g)`. So nobody passes generation `g` before every member arrived at it, and the values
+//! read with `done(g)` are every host's arrivals. The local stage orders local memory; etcd's
+//! linearizable reads and revision order carry the rest.
+//!
+//! Costs per generation with `h` hosts: `h` arrival commits + 1 done commit (usually one; two
+//! observers racing both try, the loser's compare fails), `h * procs` reads, and watch events.
+//! etcd's `DoubleBarrier` recipe ([`recipe`]) costs every process a put, a delete and several
+//! reads per round.
+//!
+//! ## What it does not do, and why
+//!
+//! * **Counted barriers across hosts** (`parties = N` spread over hosts) are not offered: the
+//!   local stage aggregates arrivals per host, so each host would need its own fixed share of `N`
+//!   configured, and a process that dies could not be told apart from one not yet started. The
+//!   membership barrier expresses the same thing (all `N` processes join) with dynamic hosts.
+//! * **Split-phase arrive/await**: the local stage is a blocking Muster wait; a split-phase
+//!   version needs Muster's own split-phase barrier (in progress on main) for the local stage.
+//! * **The local release** is the etcd watch, not the local barrier: a second local barrier as a
+//!   release gate deadlocks with members that enroll while their host is in the etcd stage (the
+//!   gate would count them while they wait at the first barrier), and Muster has no completion
+//!   action (yet) to run the etcd stage inside the local generation.
+//! * A process that joins concurrently with a generation's decision may be included or not
+//!   (linearized by the etcd commit order), like a local enroll racing a completion.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod barrier;
+mod config;
+mod keys;
+pub mod recipe;
+mod session;
+pub mod testkit;
+
+pub use barrier::{ClusterBarrier, ClusterWait};
+pub use config::{check_host_id, ClusterConfig, DEFAULT_LEASE_TTL, ENV_CLUSTER, ENV_HOST_ID, ENV_LEASE_MS};
+pub use session::Cluster;

@@ -1,0 +1,232 @@
+//! [`Cluster`]: one process's session with etcd for one region: a client, a lease kept alive in
+//! the background (the process's liveness as seen from other hosts), and bounded, retried etcd
+//! calls.
+//!
+//! Every etcd call goes through [`Session::call`], which retries transport errors (an etcd member
+//! that died, a leader election) until a deadline and then fails with [`Error::Unavailable`], so
+//! no call can hang. Without a caller's deadline the bound is the lease TTL: a process that cannot
+//! reach etcd for that long has been declared dead by the others anyway.
+
+use crate::config::ClusterConfig;
+use etcd_client::{Client, ConnectOptions};
+use muster_shm::{Error, Region, Result};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+
+/// Pause between retries of a failed etcd call.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// A process's etcd session for one region (cheap to clone). Open cluster barriers with
+/// [`Cluster::join`] / [`Cluster::barrier`].
+#[derive(Clone)]
+pub struct Cluster {
+    pub(crate) s: Arc<Session>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("prefix", &self.s.prefix).field("host", &self.s.host).finish()
+    }
+}
+
+pub(crate) struct Session {
+    pub(crate) rt: Runtime,
+    pub(crate) client: Client,
+    pub(crate) lease: i64,
+    pub(crate) host: String,
+    pub(crate) pid: u32,
+    /// `/muster/<name>/`: every key of this cluster region lives under it.
+    pub(crate) prefix: String,
+    pub(crate) region: Region,
+    pub(crate) ttl: Duration,
+    /// Set (to the reason) once the lease is lost or etcd was unreachable for a whole TTL.
+    pub(crate) lost: watch::Receiver<Option<String>>,
+    pub(crate) seq: AtomicU64,
+    keeper: tokio::task::JoinHandle<()>,
+}
+
+fn unavailable(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("etcd {what}: {e}"))
+}
+
+impl Cluster {
+    /// Connects this process to the etcd cluster of `config` (after applying the environment
+    /// overrides, see [`ClusterConfig::with_env`]) for the cluster region `name`: every process on
+    /// every host that uses the same `name` and etcd cluster meets at its barriers. On a real
+    /// cluster `name` is usually `region.name()`; it may differ from the local region's name
+    /// (simulating several hosts on one machine with one region per simulated host).
+    ///
+    /// Grants this process a lease of `lease_ttl` and keeps it alive from a background thread.
+    /// Fails with [`Error::Unavailable`] if etcd does not answer within the lease TTL.
+    pub fn connect(region: &Region, name: &str, config: &ClusterConfig) -> Result<Cluster> {
+        let config = config.clone().with_env()?;
+        if !config.is_cluster() {
+            return Err(Error::InvalidArgument("cluster config has no etcd endpoints (set MUSTER_CLUSTER)"));
+        }
+        muster_shm::name::check_region_name(name)?;
+        let host = config.effective_host_id()?;
+        let ttl_secs = config.effective_ttl_secs();
+        let ttl = Duration::from_secs(ttl_secs.unsigned_abs());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("muster-cluster")
+            .enable_all()
+            .build()
+            .map_err(Error::Io)?;
+        let urls = config.urls();
+        let deadline = Instant::now() + ttl;
+        let (client, lease) = rt.block_on(async {
+            let opts = ConnectOptions::new()
+                .with_connect_timeout(ttl)
+                .with_timeout(ttl)
+                .with_keep_alive(Duration::from_millis(500), ttl);
+            let client = tokio::time::timeout(ttl, Client::connect(urls.clone(), Some(opts)))
+                .await
+                .map_err(|_| unavailable("connect", format_args!("no answer from {urls:?} within {ttl:?}")))?
+                .map_err(|e| unavailable("connect", format_args!("{urls:?}: {e}")))?;
+            let lease = retry_until(deadline, "lease grant", || {
+                let mut c = client.clone();
+                async move { c.lease_grant(ttl_secs, None).await }
+            })
+            .await?;
+            Ok::<_, Error>((client, lease.id()))
+        })?;
+        let (tx, lost) = watch::channel(None);
+        let keeper = rt.spawn(keep_alive(client.clone(), lease, ttl, tx));
+        Ok(Cluster {
+            s: Arc::new(Session {
+                rt,
+                client,
+                lease,
+                host,
+                pid: std::process::id(),
+                prefix: format!("/muster/{name}/"),
+                region: region.clone(),
+                ttl,
+                lost,
+                seq: AtomicU64::new(0),
+                keeper,
+            }),
+        })
+    }
+
+    /// This process's host id.
+    pub fn host_id(&self) -> &str {
+        &self.s.host
+    }
+
+    /// The lease TTL in effect (whole seconds).
+    pub fn lease_ttl(&self) -> Duration {
+        self.s.ttl
+    }
+
+    /// The local region this session's barriers meet in.
+    pub fn region(&self) -> &Region {
+        &self.s.region
+    }
+}
+
+impl Session {
+    /// Fails if the session is lost (lease expired or etcd unreachable for a TTL).
+    pub(crate) fn check_lost(&self) -> Result<()> {
+        match &*self.lost.borrow() {
+            Some(why) => Err(Error::Unavailable(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one etcd call, retrying transport failures until `deadline`.
+    pub(crate) async fn call<T, F, Fut>(&self, deadline: Instant, what: &str, f: F) -> Result<T>
+    where
+        F: FnMut(Client) -> Fut,
+        Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
+    {
+        self.check_lost()?;
+        let client = self.client.clone();
+        let mut f = f;
+        retry_until(deadline, what, move || f(client.clone())).await
+    }
+
+    /// A fresh deadline for an etcd step of a wait without the caller's deadline.
+    pub(crate) fn step_deadline(&self, caller: Option<Instant>) -> Instant {
+        let own = Instant::now() + self.ttl;
+        caller.map_or(own, |c| c.min(own))
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.keeper.abort();
+        // Revoking the lease deletes this process's member keys at once (others need not wait
+        // for the TTL); best effort, bounded.
+        let mut c = self.client.clone();
+        let lease = self.lease;
+        let _ = self.rt.block_on(async move { tokio::time::timeout(Duration::from_millis(500), c.lease_revoke(lease)).await });
+    }
+}
+
+/// Retries `f` on failure until `deadline`, each try bounded by what is left.
+pub(crate) async fn retry_until<T, F, Fut>(deadline: Instant, what: &str, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
+{
+    let mut last = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            // Out of time before the first try: the caller's timeout, not etcd's fault.
+            let Some(last) = last else { return Err(Error::Timeout) };
+            return Err(unavailable(what, format_args!("gave up at the deadline: {last}")));
+        }
+        match tokio::time::timeout(left, f()).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => last = Some(e.to_string()),
+            Err(_) => last = Some("no answer before the deadline".into()),
+        }
+        tokio::time::sleep(RETRY_PAUSE.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+/// Keeps `lease` alive (a refresh every third of the TTL); reconnects the keep-alive stream after
+/// errors (another etcd member answers); declares the session lost when etcd reports the lease
+/// expired or no refresh succeeded for a whole TTL.
+async fn keep_alive(client: Client, lease: i64, ttl: Duration, lost: watch::Sender<Option<String>>) {
+    let period = ttl / 3;
+    let mut last_ok = Instant::now();
+    loop {
+        let mut c = client.clone();
+        let stream = tokio::time::timeout(period, c.lease_keep_alive(lease)).await;
+        if let Ok(Ok((mut keeper, mut stream))) = stream {
+            loop {
+                if keeper.keep_alive().await.is_err() {
+                    break;
+                }
+                match tokio::time::timeout(period, stream.message()).await {
+                    Ok(Ok(Some(r))) if r.ttl() > 0 => last_ok = Instant::now(),
+                    Ok(Ok(Some(_))) => {
+                        let _ = lost.send(Some("etcd lease expired: the other hosts consider this process dead".into()));
+                        return;
+                    }
+                    _ => break,
+                }
+                tokio::time::sleep(period).await;
+            }
+        }
+        if last_ok.elapsed() >= ttl {
+            let _ = lost.send(Some(format!(
+                "etcd unreachable for the whole lease TTL ({ttl:?}): the other hosts consider this process dead"
+            )));
+            return;
+        }
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+}
