@@ -37,6 +37,8 @@ struct HandleState {
     member_key: Option<String>,
     cancelled: bool,
     broken: bool,
+    /// The cluster generation this handle's next wait is in, when known.
+    expected: Option<u64>,
 }
 
 /// A handle on a cluster membership barrier (The Grinder's named barrier across hosts). Dropping
@@ -129,6 +131,7 @@ impl ClusterBarrier {
         }
         st.member_key = Some(key);
         st.cancelled = false;
+        st.expected = None;
         Ok(())
     }
 
@@ -219,12 +222,16 @@ impl ClusterBarrier {
             }
             Err(Error::PeerDied { pid }) => {
                 self.report_local_death(pid);
-                self.st().broken = true;
+                let mut st = self.st();
+                st.broken = true;
+                st.expected = None;
                 return Err(Error::PeerDied { pid });
             }
             Err(e) => return Err(e),
         };
-        let r = self.s.rt.block_on(self.meet(local, deadline, value));
+        let mut expected = self.st().expected;
+        let r = self.s.rt.block_on(self.meet(local, &mut expected, deadline, value));
+        self.st().expected = if matches!(r, Err(Error::Unavailable(_))) { None } else { expected };
         match r {
             Err(Error::Timeout) => {
                 let mut st = self.st();
@@ -279,9 +286,10 @@ impl ClusterBarrier {
         Ok(Watch { _watcher: w, stream, next_rev: from })
     }
 
-    /// Waits for the next batch of changes; returns a death it shows, if any. Times out at the
-    /// caller's deadline ([`Error::Timeout`]); a lost session is [`Error::Unavailable`].
-    async fn next_change(&self, w: &mut Watch, deadline: Option<Instant>) -> Result<Option<(String, u32)>> {
+    /// Waits for the next batch of changes; returns the deaths it shows (revision, host, pid).
+    /// Times out at the caller's deadline ([`Error::Timeout`]); a lost session is
+    /// [`Error::Unavailable`].
+    async fn next_change(&self, w: &mut Watch, deadline: Option<Instant>) -> Result<Vec<(i64, String, u32)>> {
         let mut lost = self.s.lost.clone();
         loop {
             self.s.check_lost()?;
@@ -310,16 +318,17 @@ impl ClusterBarrier {
                         .filter(|kv| kv.key() == roster.as_bytes())
                         .map(|kv| kv.mod_revision())
                         .collect();
-                    let death = events
+                    let deaths: Vec<(i64, String, u32)> = events
                         .iter()
                         .filter(|e| e.event_type() == EventType::Delete)
                         .filter_map(|e| e.kv())
                         .filter(|kv| !graceful.contains(&kv.mod_revision()))
-                        .find_map(|kv| self.keys.parse_member(kv.key()));
-                    if events.is_empty() && death.is_none() {
+                        .filter_map(|kv| self.keys.parse_member(kv.key()).map(|(h, p)| (kv.mod_revision(), h, p)))
+                        .collect();
+                    if events.is_empty() {
                         continue; // the watch's "created" notice
                     }
-                    return Ok(death);
+                    return Ok(deaths);
                 }
                 _ => {
                     // The member serving the watch went away: watch again from where we were.
@@ -329,10 +338,13 @@ impl ClusterBarrier {
         }
     }
 
-    /// The host stage of one wait (see the crate docs).
+    /// The host stage of one wait (see the crate docs). `expected` is the generation this
+    /// handle's host is in, when known (the one after the handle's last wait); it is updated to
+    /// the next one when the outcome is known.
     async fn meet(
         &self,
         local: WaitResult,
+        expected: &mut Option<u64>,
         deadline: Option<Instant>,
         value: impl FnOnce() -> Vec<u8>,
     ) -> Result<ClusterWait> {
@@ -340,17 +352,47 @@ impl ClusterBarrier {
         let k = &self.keys;
         let leader = local.is_leader();
         let mut snap = self.snapshot(deadline).await?;
-        let mut watch = self.open_watch(snap.rev + 1, deadline).await?;
-        let mut g: Option<u64> = None;
-        if leader {
-            g = Some(self.arrive(&mut snap, local.generation, value(), deadline).await?);
-        }
+        // Watch from the revision where our generation opened: a death since then breaks it,
+        // even one that happened while nobody was watching.
+        let from_gen = expected.unwrap_or(u64::MAX).min(snap.cur(k));
+        let from = snap.opened(k, from_gen).map_or(snap.rev + 1, |r| (r + 1).min(snap.rev + 1));
+        let mut watch = self.open_watch(from, deadline).await?;
+        let mut deaths: Vec<(i64, String, u32)> = Vec::new();
+        let mut g: Option<u64> = *expected;
+        let mut value = Some(value);
+        let mut arrived = false;
         loop {
+            let cur = snap.cur(k);
+            if let Some(e) = g.filter(|e| !arrived && cur > *e) {
+                // Generation `e` ended without this host: its outcome is ours, unless (defensively)
+                // it completed without us, in which case we simply take part in the open one.
+                if snap.done(k, e) == Some(Outcome::Ok) && !snap.arrivals(k, e).contains_key(&s.host) {
+                    g = None;
+                }
+            }
+            if leader && !arrived && g.is_none_or(|e| e == cur) {
+                let v = value.take().map_or_else(Vec::new, |f| f());
+                let want = g;
+                g = Some(self.arrive(&mut snap, local.generation, v, want, deadline).await?.or(want).unwrap_or(cur));
+                arrived = true;
+                continue;
+            }
             if g.is_none() {
                 g = snap.at(k, &s.host, local.generation);
             }
+            let gen = g.unwrap_or(cur);
+            let opened = snap.opened(k, gen).unwrap_or(0);
+            let death = deaths.iter().find(|(r, _, _)| *r > opened).cloned();
+            if let (None, Some((_, h, _))) = (g, &death) {
+                if *h == s.host {
+                    // Our own host lost a member before our leader arrived (maybe the leader):
+                    // our generation is the open one.
+                    g = Some(gen);
+                }
+            }
             if let Some(g) = g {
                 if let Some(o) = snap.done(k, g) {
+                    *expected = Some(g + 1);
                     return match o {
                         Outcome::Ok => Ok(ClusterWait {
                             generation: g,
@@ -361,34 +403,46 @@ impl ClusterBarrier {
                         Outcome::Dead { host, pid } => Err(Error::HostDied { host, pid }),
                     };
                 }
+            }
+            if let Some((_, host, pid)) = death.filter(|_| snap.done(k, gen).is_none()) {
+                self.decide(&snap, gen, &Outcome::Dead { host, pid }, deadline).await?;
+                snap = self.snapshot(deadline).await?;
+                continue;
+            }
+            if let Some(g) = g {
                 let hosts = snap.hosts(k);
-                let arrived = snap.arrivals(k, g);
-                if !hosts.is_empty() && hosts.iter().all(|h| arrived.contains_key(h)) {
+                let arrivals = snap.arrivals(k, g);
+                if !hosts.is_empty() && hosts.iter().all(|h| arrivals.contains_key(h)) {
                     self.decide(&snap, g, &Outcome::Ok, deadline).await?;
                     snap = self.snapshot(deadline).await?;
                     continue;
                 }
             }
-            if let Some((host, pid)) = self.next_change(&mut watch, deadline).await? {
-                // Which generation the death breaks: ours if known, else the open one (our host
-                // has not arrived at it, so it cannot have completed).
-                let snap_now = self.snapshot(deadline).await?;
-                let target = g.or_else(|| snap_now.at(k, &s.host, local.generation)).unwrap_or(snap_now.cur(k));
-                self.decide(&snap_now, target, &Outcome::Dead { host, pid }, deadline).await?;
-            }
+            deaths.extend(self.next_change(&mut watch, deadline).await?);
             snap = self.snapshot(deadline).await?;
         }
     }
 
     /// Records this host's arrival at the open generation (with `value`), and which generation
-    /// that is for this local generation (for the host's other members). Returns the generation.
-    async fn arrive(&self, snap: &mut Snapshot, local_gen: u64, value: Vec<u8>, deadline: Option<Instant>) -> Result<u64> {
+    /// that is for this local generation (for the host's other members). With `expect`, arrives
+    /// only if that generation is still open (returns `None` otherwise). Returns the generation.
+    async fn arrive(
+        &self,
+        snap: &mut Snapshot,
+        local_gen: u64,
+        value: Vec<u8>,
+        expect: Option<u64>,
+        deadline: Option<Instant>,
+    ) -> Result<Option<u64>> {
         let s = &self.s;
         let k = &self.keys;
         loop {
             let g = snap.cur(k);
             if snap.at(k, &s.host, local_gen) == Some(g) {
-                return Ok(g); // an earlier try of this loop succeeded
+                return Ok(Some(g)); // an earlier try of this loop succeeded
+            }
+            if expect.is_some_and(|e| e != g) {
+                return Ok(None);
             }
             let (cur, arrival, at, v) = (k.cur(), k.arrival(g, &s.host), k.at(&s.host), value.clone());
             let at_val = format!("{local_gen} {g}");
@@ -407,7 +461,7 @@ impl ClusterBarrier {
                 .await?;
             *snap = self.snapshot(deadline).await?;
             if r.succeeded() {
-                return Ok(g);
+                return Ok(Some(g));
             }
         }
     }

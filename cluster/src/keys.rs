@@ -105,7 +105,11 @@ impl Keys {
 pub(crate) struct Snapshot {
     pub(crate) rev: i64,
     pub(crate) kvs: BTreeMap<String, Vec<u8>>,
+    /// Modification revision of each key in `kvs`.
+    pub(crate) mods: BTreeMap<String, i64>,
     pub(crate) roster_mod: i64,
+    /// Creation revision of `cur` (0: absent).
+    pub(crate) cur_created: i64,
 }
 
 impl Snapshot {
@@ -117,6 +121,10 @@ impl Snapshot {
             if k == roster {
                 s.roster_mod = kv.mod_revision();
             }
+            if k == keys.cur() {
+                s.cur_created = kv.create_revision();
+            }
+            s.mods.insert(k.clone(), kv.mod_revision());
             s.kvs.insert(k, kv.value().to_vec());
         }
         s
@@ -147,6 +155,15 @@ impl Snapshot {
             .take_while(|(k, _)| k.starts_with(&p))
             .map(|(k, v)| (k[p.len()..].to_owned(), v.clone()))
             .collect()
+    }
+
+    /// The revision generation `g` opened at: when `done(g - 1)` was committed (or `cur` was
+    /// created, for the first generation). Deaths after it belong to `g`.
+    pub(crate) fn opened(&self, keys: &Keys, g: u64) -> Option<i64> {
+        if g <= 1 {
+            return (self.cur_created > 0).then_some(self.cur_created);
+        }
+        self.mods.get(&keys.done(g - 1)).copied()
     }
 
     pub(crate) fn done(&self, keys: &Keys, g: u64) -> Option<Outcome> {

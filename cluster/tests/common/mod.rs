@@ -96,8 +96,14 @@ impl Workers {
         l
     }
 
+    /// The last 3 lines of every worker (for watchdog messages).
     fn tail(&self) -> Vec<String> {
-        self.log.iter().rev().take(30).map(|(i, _, l)| format!("{i}: {l}")).collect()
+        let mut out = Vec::new();
+        for w in 0..self.w.len() {
+            let mine: Vec<_> = self.log.iter().filter(|(i, _, _)| *i == w).collect();
+            out.extend(mine.iter().rev().take(3).rev().map(|(i, _, l)| format!("{i}: {l}")));
+        }
+        out
     }
 
     /// Waits until every worker in `which` printed a line starting with `prefix`; returns the
@@ -155,6 +161,14 @@ impl Workers {
 
 impl Drop for Workers {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.drain();
+            let path = std::env::temp_dir().join(format!("muster-cluster-test-{}.log", std::process::id()));
+            let text: String = self.log.iter().map(|(i, _, l)| format!("{i} {}: {l}\n", self.w[*i].host)).collect();
+            if std::fs::write(&path, text).is_ok() {
+                eprintln!("worker output: {}", path.display());
+            }
+        }
         for w in &mut self.w {
             let _ = w.child.kill();
             let _ = w.child.wait();

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# muster-cluster: barriers across (simulated) hosts through a local 3-member etcd cluster that
+# the tests start on 127.0.0.1 and stop again. Needs protoc (to build etcd-client) and etcd.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v protoc >/dev/null 2>&1; then
+    echo "skipped: protoc not installed (Debian: protobuf-compiler libprotobuf-dev), needed to build etcd-client"
+    exit 0
+fi
+if ! command -v "${MUSTER_ETCD:-etcd}" >/dev/null 2>&1; then
+    echo "skipped: etcd not installed (Debian: etcd-server)"
+    exit 0
+fi
+cargo test -p muster-cluster --release
