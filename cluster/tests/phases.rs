@@ -45,3 +45,69 @@ fn three_hosts_two_processes_thousand_generations() {
 }
 
 use std::time::Duration;
+
+/// Members join and leave while two hosts keep meeting: a process of a new host (twice: the host
+/// comes back after it left), and a second process of an existing host. Nobody may see a death,
+/// the long-running members complete every generation, and each joiner's generations are
+/// consecutive and carry the hosts that take part.
+#[test]
+fn members_join_and_leave_between_generations() {
+    let _g = serial();
+    let Some(etcd) = etcd(3) else { return };
+    let name = unique("joinleave");
+    let hosts = ["h0", "h1", "h2"];
+    let regions = Regions(hosts.iter().map(|h| format!("{name}-{h}")).collect());
+    let eps = etcd.endpoints().join(",");
+    let mut ws = Workers::new();
+    let mut steady = Vec::new();
+    for h in 0..2 {
+        let mut a = args(&name, &regions.0[h], &eps, "loop");
+        a.push(("gens", "80".into()));
+        steady.push(ws.spawn(hosts[h], &a));
+    }
+    ws.await_each(&steady, "ready", WATCHDOG);
+    ws.go(&steady);
+    let count = |ws: &Workers, i: usize| ws.log.iter().filter(|(w, _, l)| *w == i && l.starts_with("gen ")).count();
+    let mut rounds = Vec::new();
+    for round in 0..2 {
+        while count(&ws, steady[0]) < 10 + 25 * round {
+            let (i, _, l) = ws.next(WATCHDOG);
+            assert!(!l.starts_with("error"), "worker {i}: {l}");
+        }
+        let mut a = args(&name, &regions.0[2], &eps, "join-leave");
+        a.push(("gens", "5".into()));
+        let new_host = ws.spawn("h2", &a);
+        let mut a = args(&name, &regions.0[0], &eps, "join-leave");
+        a.push(("gens", "5".into()));
+        let same_host = ws.spawn("h0", &a);
+        ws.await_each(&[new_host, same_host], "ready", WATCHDOG);
+        ws.go(&[new_host, same_host]);
+        ws.await_each(&[new_host, same_host], "left", WATCHDOG);
+        rounds.push((new_host, same_host));
+    }
+    ws.await_each(&steady, "finished", WATCHDOG);
+    for i in 0..ws.w.len() {
+        assert_eq!(ws.exit_code(i, WATCHDOG), Some(0), "worker {i}");
+        let bad: Vec<_> = ws.log.iter().filter(|(w, _, l)| *w == i && (l.contains("died") || l.starts_with("error"))).collect();
+        assert!(bad.is_empty(), "worker {i}: {bad:?}");
+    }
+    for (new_host, same_host) in rounds {
+        for (i, must) in [(new_host, "h0,h1,h2"), (same_host, "h0,h1")] {
+            let gens: Vec<(u64, String)> = ws
+                .log
+                .iter()
+                .filter(|(w, _, l)| *w == i && l.starts_with("gen "))
+                .map(|(_, _, l)| {
+                    let f: Vec<&str> = l.split(' ').collect();
+                    (f[1].parse().expect("generation"), f[3].to_owned())
+                })
+                .collect();
+            assert_eq!(gens.len(), 5, "joiner {i}");
+            assert!(gens.windows(2).all(|w| w[1].0 == w[0].0 + 1), "joiner {i}: {gens:?}");
+            for (_, hs) in &gens {
+                assert!(must.split(',').all(|h| hs.split(',').any(|x| x == h)), "joiner {i}: hosts {hs}, want {must}");
+            }
+            println!("joiner {i} ({}): generations {}..={}", ws.w[i].host, gens[0].0, gens[4].0);
+        }
+    }
+}
