@@ -52,6 +52,11 @@
 
 mod heap;
 
+/// Barriers across hosts (Muster inside each host, host leaders meeting through etcd): the
+/// `muster-cluster` crate, with the `cluster` feature.
+#[cfg(feature = "cluster")]
+pub use muster_cluster as cluster;
+
 pub use heap::HeapBarrier;
 pub use muster_shm::{
     Alternative, AltingBarrier, Barrier, Channel, Error, Region, RegionConfig, Result, Select, WaitPolicy, WaitResult,

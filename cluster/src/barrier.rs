@@ -49,6 +49,7 @@ pub struct ClusterBarrier {
     keys: Keys,
     name: String,
     state: Mutex<HandleState>,
+    feed: Mutex<Feed>,
 }
 
 impl std::fmt::Debug for ClusterBarrier {
@@ -67,6 +68,7 @@ impl Cluster {
             keys: Keys::new(&self.s.prefix, name),
             name: name.to_owned(),
             state: Mutex::new(HandleState::default()),
+            feed: Mutex::new(Feed::default()),
         })
     }
 
@@ -79,6 +81,16 @@ impl Cluster {
     }
 }
 
+/// An enrolled handle's etcd feed: one watch on the barrier's prefix, opened at enroll and kept
+/// across waits (a watch opened on a past revision is served by etcd's 100 ms catch-up loop, and
+/// one kept open also sees deaths between waits), and the deaths it showed that may still
+/// matter.
+#[derive(Default)]
+struct Feed {
+    watch: Option<Watch>,
+    deaths: Vec<(i64, String, u32)>,
+}
+
 /// One etcd watch on the barrier's prefix, re-established after errors from where it stopped.
 struct Watch {
     _watcher: Watcher,
@@ -89,6 +101,10 @@ struct Watch {
 impl ClusterBarrier {
     fn st(&self) -> MutexGuard<'_, HandleState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn feed(&self) -> MutexGuard<'_, Feed> {
+        self.feed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The barrier's name.
@@ -112,7 +128,7 @@ impl ClusterBarrier {
         let key = self.keys.member(&s.host, s.pid, s.lease, s.next_seq());
         let deadline = s.step_deadline(None);
         let (k, roster, cur, lease) = (key.clone(), self.keys.roster(), self.keys.cur(), s.lease);
-        s.rt.block_on(s.call(deadline, "enroll", move |mut c| {
+        let r = s.rt.block_on(s.call(deadline, "enroll", move |mut c| {
             let txn = Txn::new().and_then(vec![
                 TxnOp::put(k.clone(), "", Some(PutOptions::new().with_lease(lease))),
                 TxnOp::put(roster.clone(), "", None),
@@ -125,6 +141,16 @@ impl ClusterBarrier {
                 c.txn(txn).await
             }
         }))?;
+        let rev = r.header().map_or(0, |h| h.revision());
+        let watch = s.rt.block_on(self.open_watch(rev + 1, None));
+        let watch = match watch {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self.leave_etcd(&key);
+                return Err(e);
+            }
+        };
+        *self.feed() = Feed { watch: Some(watch), deaths: Vec::new() };
         if let Err(e) = self.local.enroll() {
             let _ = self.leave_etcd(&key);
             return Err(e);
@@ -143,6 +169,7 @@ impl ClusterBarrier {
             return Err(Error::Misuse("handle is not enrolled"));
         };
         st.cancelled = true;
+        *self.feed() = Feed::default();
         let local = self.local.resign();
         let remote = self.leave_etcd(&key);
         local.and(remote)
@@ -230,7 +257,9 @@ impl ClusterBarrier {
             Err(e) => return Err(e),
         };
         let mut expected = self.st().expected;
-        let r = self.s.rt.block_on(self.meet(local, &mut expected, deadline, value));
+        let mut feed = std::mem::take(&mut *self.feed());
+        let r = self.s.rt.block_on(self.meet(local, &mut expected, &mut feed, deadline, value));
+        *self.feed() = feed;
         self.st().expected = if matches!(r, Err(Error::Unavailable(_))) { None } else { expected };
         match r {
             Err(Error::Timeout) => {
@@ -300,6 +329,7 @@ impl ClusterBarrier {
                 }
             };
             let msg = tokio::select! {
+                biased;
                 m = w.stream.message() => m,
                 _ = lost.changed() => continue,
                 _ = sleep => return Err(Error::Timeout),
@@ -338,6 +368,17 @@ impl ClusterBarrier {
         }
     }
 
+    /// Takes the deaths among changes already delivered, without waiting.
+    async fn drain(&self, w: &mut Watch, deaths: &mut Vec<(i64, String, u32)>) -> Result<()> {
+        loop {
+            match self.next_change(w, Some(Instant::now())).await {
+                Ok(d) => deaths.extend(d),
+                Err(Error::Timeout) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The host stage of one wait (see the crate docs). `expected` is the generation this
     /// handle's host is in, when known (the one after the handle's last wait); it is updated to
     /// the next one when the outcome is known.
@@ -345,23 +386,52 @@ impl ClusterBarrier {
         &self,
         local: WaitResult,
         expected: &mut Option<u64>,
+        feed: &mut Feed,
+        deadline: Option<Instant>,
+        value: impl FnOnce() -> Vec<u8>,
+    ) -> Result<ClusterWait> {
+        let snap = self.snapshot(deadline).await?;
+        let mut watch = match feed.watch.take() {
+            Some(w) => w,
+            None => self.open_watch(snap.rev + 1, deadline).await?,
+        };
+        let r = self.meet_on(local, expected, &mut watch, &mut feed.deaths, snap, deadline, value).await;
+        feed.watch = Some(watch);
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn meet_on(
+        &self,
+        local: WaitResult,
+        expected: &mut Option<u64>,
+        watch: &mut Watch,
+        deaths: &mut Vec<(i64, String, u32)>,
+        mut snap: Snapshot,
         deadline: Option<Instant>,
         value: impl FnOnce() -> Vec<u8>,
     ) -> Result<ClusterWait> {
         let s = &self.s;
         let k = &self.keys;
         let leader = local.is_leader();
-        let mut snap = self.snapshot(deadline).await?;
-        // Watch from the revision where our generation opened: a death since then breaks it,
-        // even one that happened while nobody was watching.
-        let from_gen = expected.unwrap_or(u64::MAX).min(snap.cur(k));
-        let from = snap.opened(k, from_gen).map_or(snap.rev + 1, |r| (r + 1).min(snap.rev + 1));
-        let mut watch = self.open_watch(from, deadline).await?;
-        let mut deaths: Vec<(i64, String, u32)> = Vec::new();
+        // Members at the start of this wait: one missing from a later snapshot while `roster`
+        // is unchanged died (graceful leaves put `roster`), even if its delete event is late.
+        let (first_rev, first_roster) = (snap.rev, snap.roster_mod);
+        let first_members: Vec<String> = snap.kvs.keys().filter(|key| key.starts_with(&k.members())).cloned().collect();
         let mut g: Option<u64> = *expected;
         let mut value = Some(value);
         let mut arrived = false;
         loop {
+            self.drain(watch, deaths).await?;
+            if snap.roster_mod == first_roster {
+                for key in first_members.iter().filter(|key| !snap.kvs.contains_key(*key)) {
+                    if let Some((h, p)) = k.parse_member(key.as_bytes()) {
+                        if !deaths.iter().any(|(_, dh, dp)| *dh == h && *dp == p) {
+                            deaths.push((first_rev + 1, h, p));
+                        }
+                    }
+                }
+            }
             let cur = snap.cur(k);
             if let Some(e) = g.filter(|e| !arrived && cur > *e) {
                 // Generation `e` ended without this host: its outcome is ours, unless (defensively)
@@ -393,13 +463,14 @@ impl ClusterBarrier {
             if let Some(g) = g {
                 if let Some(o) = snap.done(k, g) {
                     *expected = Some(g + 1);
+                    // Deaths up to this generation's end matter no more.
+                    if let Some(closed) = snap.mods.get(&k.done(g)) {
+                        deaths.retain(|(r, _, _)| r > closed);
+                    }
                     return match o {
-                        Outcome::Ok => Ok(ClusterWait {
-                            generation: g,
-                            local,
-                            host_leader: leader,
-                            values: snap.arrivals(k, g),
-                        }),
+                        Outcome::Ok => {
+                            Ok(ClusterWait { generation: g, local, host_leader: leader, values: snap.arrivals(k, g) })
+                        }
                         Outcome::Dead { host, pid } => Err(Error::HostDied { host, pid }),
                     };
                 }
@@ -418,7 +489,7 @@ impl ClusterBarrier {
                     continue;
                 }
             }
-            deaths.extend(self.next_change(&mut watch, deadline).await?);
+            deaths.extend(self.next_change(watch, deadline).await?);
             snap = self.snapshot(deadline).await?;
         }
     }
@@ -455,7 +526,10 @@ impl ClusterBarrier {
                 .call(s.step_deadline(deadline), "arrive", move |mut c| {
                     let txn = Txn::new()
                         .when(vec![cur_cmp.clone(), Compare::create_revision(arrival.clone(), CompareOp::Equal, 0)])
-                        .and_then(vec![TxnOp::put(arrival.clone(), v.clone(), None), TxnOp::put(at.clone(), at_val.clone(), None)]);
+                        .and_then(vec![
+                            TxnOp::put(arrival.clone(), v.clone(), None),
+                            TxnOp::put(at.clone(), at_val.clone(), None),
+                        ]);
                     async move { c.txn(txn).await }
                 })
                 .await?;

@@ -98,10 +98,7 @@ impl ClusterConfig {
 
     /// Endpoints as URLs (`http://` added where no scheme is given).
     pub(crate) fn urls(&self) -> Vec<String> {
-        self.endpoints
-            .iter()
-            .map(|e| if e.contains("://") { e.clone() } else { format!("http://{e}") })
-            .collect()
+        self.endpoints.iter().map(|e| if e.contains("://") { e.clone() } else { format!("http://{e}") }).collect()
     }
 }
 

@@ -8,12 +8,15 @@
 //! * `leave`: the waiter with the lowest modification revision waits for the highest to delete
 //!   its key; everyone else deletes its own key and waits for the lowest's deletion; the last one
 //!   left deletes `ready` and its own key.
+//! * Each round uses a fresh key `<key>/<round>` (see [`DoubleBarrier`]'s `round`).
 //!
 //! Not a Muster API: it exists to measure what Muster's hierarchical barrier is compared with.
 
 use crate::config::ClusterConfig;
 use crate::session::retry_until;
-use etcd_client::{Client, Compare, CompareOp, EventType, GetOptions, PutOptions, SortOrder, SortTarget, Txn, TxnOp, WatchOptions};
+use etcd_client::{
+    Client, Compare, CompareOp, EventType, GetOptions, PutOptions, SortOrder, SortTarget, Txn, TxnOp, WatchOptions,
+};
 use muster_shm::{Error, Result};
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
@@ -27,6 +30,11 @@ pub struct DoubleBarrier {
     count: usize,
     /// This process's waiter key and its creation revision, between `enter` and `leave`.
     mine: Option<(String, i64)>,
+    /// Rounds completed: each round uses a fresh barrier key `<key>/<round>`, as if a new
+    /// `DoubleBarrier` were made per round. (Reusing one key does not work: a process that
+    /// re-enters before a slower one has seen the round's last deletion makes the slower one's
+    /// `Leave` wait on the new round's key; the recipe is written for one round per key.)
+    round: u64,
 }
 
 const STEP: Duration = Duration::from_secs(30);
@@ -38,7 +46,8 @@ fn unavailable(e: etcd_client::Error) -> Error {
 impl DoubleBarrier {
     /// Connects (with a lease of `config`'s TTL kept alive in the background) to the barrier.
     pub fn connect(config: &ClusterConfig, key: &str, count: usize) -> Result<DoubleBarrier> {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().map_err(Error::Io)?;
+        let rt =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().map_err(Error::Io)?;
         let ttl = config.effective_ttl_secs();
         let urls = config.urls();
         let (client, lease) = rt.block_on(async {
@@ -62,7 +71,7 @@ impl DoubleBarrier {
             });
             Ok::<_, Error>((client, lease))
         })?;
-        Ok(DoubleBarrier { rt, client, lease, key: key.to_owned(), count, mine: None })
+        Ok(DoubleBarrier { rt, client, lease, key: key.to_owned(), count, mine: None, round: 0 })
     }
 
     async fn wait_event(client: &Client, key: String, from: i64, kind: EventType) -> Result<()> {
@@ -80,8 +89,8 @@ impl DoubleBarrier {
 
     /// Enter: returns once `count` processes entered.
     pub fn enter(&mut self) -> Result<()> {
-        let waiters = format!("{}/waiters", self.key);
-        let ready = format!("{}/ready", self.key);
+        let waiters = format!("{}/{}/waiters", self.key, self.round);
+        let ready = format!("{}/{}/ready", self.key, self.round);
         let mut c = self.client.clone();
         let (lease, count) = (self.lease, self.count);
         let mine = self.rt.block_on(async move {
@@ -102,6 +111,7 @@ impl DoubleBarrier {
                 .await
                 .map_err(unavailable)?;
             let rev = r.header().map_or(0, |h| h.revision());
+
             let all = c.get(waiters.clone(), Some(sorted())).await.map_err(unavailable)?;
             if all.kvs().len() >= count {
                 let last = &all.kvs()[count - 1];
@@ -114,6 +124,7 @@ impl DoubleBarrier {
                     return Ok((my, rev));
                 }
             }
+
             Self::wait_event(&c, ready, rev, EventType::Put).await?;
             Ok((my, rev))
         })?;
@@ -124,8 +135,9 @@ impl DoubleBarrier {
     /// Leave: returns once every process left.
     pub fn leave(&mut self) -> Result<()> {
         let Some((my, _)) = self.mine.take() else { return Err(Error::Misuse("leave without enter")) };
-        let waiters = format!("{}/waiters", self.key);
-        let ready = format!("{}/ready", self.key);
+        let waiters = format!("{}/{}/waiters", self.key, self.round);
+        let ready = format!("{}/{}/ready", self.key, self.round);
+        self.round += 1;
         let c = self.client.clone();
         self.rt.block_on(async move {
             let mut c = c;

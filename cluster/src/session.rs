@@ -169,7 +169,9 @@ impl Drop for Session {
         // for the TTL); best effort, bounded.
         let mut c = self.client.clone();
         let lease = self.lease;
-        let _ = self.rt.block_on(async move { tokio::time::timeout(Duration::from_millis(500), c.lease_revoke(lease)).await });
+        let _ = self
+            .rt
+            .block_on(async move { tokio::time::timeout(Duration::from_millis(500), c.lease_revoke(lease)).await });
     }
 }
 
@@ -213,7 +215,8 @@ async fn keep_alive(client: Client, lease: i64, ttl: Duration, lost: watch::Send
                 match tokio::time::timeout(period, stream.message()).await {
                     Ok(Ok(Some(r))) if r.ttl() > 0 => last_ok = Instant::now(),
                     Ok(Ok(Some(_))) => {
-                        let _ = lost.send(Some("etcd lease expired: the other hosts consider this process dead".into()));
+                        let _ =
+                            lost.send(Some("etcd lease expired: the other hosts consider this process dead".into()));
                         return;
                     }
                     _ => break,

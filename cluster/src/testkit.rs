@@ -71,7 +71,8 @@ impl EtcdCluster {
         let initial: Vec<String> =
             self.members.iter().map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer)).collect();
         let m = &self.members[i];
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("{}.log", m.name)))?;
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("{}.log", m.name)))?;
         let mut cmd = Command::new(etcd_binary());
         cmd.arg("--name")
             .arg(&m.name)

@@ -67,13 +67,16 @@ fn kill_and_check(ws: &mut Workers, by_host: &[Vec<usize>], victims: &[usize], d
         for (t, l) in &deaths {
             assert!(*t >= t_kill, "survivor {i}: death reported before the kill: {l}");
             assert!(
-                l.starts_with(&format!("hostdied {dead_host} ")) || (l.starts_with("peerdied") && ws.w[*i].host == dead_host),
+                l.starts_with(&format!("hostdied {dead_host} "))
+                    || (l.starts_with("peerdied") && ws.w[*i].host == dead_host),
                 "survivor {i} ({}): {l}",
                 ws.w[*i].host
             );
         }
         match deaths.first() {
-            Some((t, first)) => println!("survivor {i} ({}): `{first}` {:?} after the kill", ws.w[*i].host, t.duration_since(t_kill)),
+            Some((t, first)) => {
+                println!("survivor {i} ({}): `{first}` {:?} after the kill", ws.w[*i].host, t.duration_since(t_kill))
+            }
             None => {
                 assert!(!must_see.contains(i), "survivor {i} ({}) saw no death", ws.w[*i].host);
                 println!("survivor {i} ({}): no generation of its broke", ws.w[*i].host);
@@ -127,7 +130,10 @@ fn barriers_keep_working_when_one_of_three_etcd_members_dies() {
     ws.await_each(&all, "finished", WATCHDOG);
     for i in &all {
         assert_eq!(ws.exit_code(*i, WATCHDOG), Some(0), "worker {i}");
-        assert!(lines_of(&ws, *i, "hostdied").is_empty() && lines_of(&ws, *i, "peerdied").is_empty(), "worker {i}: false death");
+        assert!(
+            lines_of(&ws, *i, "hostdied").is_empty() && lines_of(&ws, *i, "peerdied").is_empty(),
+            "worker {i}: false death"
+        );
         let after = ws.log.iter().filter(|(w, t, l)| w == i && *t > t_kill && l.starts_with("gen ")).count();
         assert!(after > 0, "worker {i}: no generation after the etcd member died");
     }

@@ -88,7 +88,8 @@ fn members_join_and_leave_between_generations() {
     ws.await_each(&steady, "finished", WATCHDOG);
     for i in 0..ws.w.len() {
         assert_eq!(ws.exit_code(i, WATCHDOG), Some(0), "worker {i}");
-        let bad: Vec<_> = ws.log.iter().filter(|(w, _, l)| *w == i && (l.contains("died") || l.starts_with("error"))).collect();
+        let bad: Vec<_> =
+            ws.log.iter().filter(|(w, _, l)| *w == i && (l.contains("died") || l.starts_with("error"))).collect();
         assert!(bad.is_empty(), "worker {i}: {bad:?}");
     }
     for (new_host, same_host) in rounds {

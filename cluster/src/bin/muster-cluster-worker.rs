@@ -103,7 +103,9 @@ fn gens(a: &Args, region: &Region, config: &ClusterConfig) {
     let mut led = 0u64;
     for i in 0..n {
         let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-        std::fs::write(&tmp, i.to_string()).and_then(|_| std::fs::rename(&tmp, &me)).unwrap_or_else(|e| fail(&format!("write: {e}")));
+        std::fs::write(&tmp, i.to_string())
+            .and_then(|_| std::fs::rename(&tmp, &me))
+            .unwrap_or_else(|e| fail(&format!("write: {e}")));
         let r = b
             .wait_with(Some(Duration::from_secs(60)), || {
                 let mut seen = 0;

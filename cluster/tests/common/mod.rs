@@ -73,7 +73,8 @@ impl Workers {
         for (k, v) in args {
             cmd.arg(format!("--{k}")).arg(v);
         }
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn worker");
+        let mut child =
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn worker");
         let idx = self.w.len();
         let out = child.stdout.take().expect("stdout");
         let tx = self.tx.clone();
@@ -91,7 +92,10 @@ impl Workers {
 
     /// Next line from anyone, or panics after `limit`.
     pub fn next(&mut self, limit: Duration) -> (usize, Instant, String) {
-        let l = self.rx.recv_timeout(limit).unwrap_or_else(|_| panic!("watchdog: no worker output for {limit:?}; log: {:?}", self.tail()));
+        let l = self
+            .rx
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("watchdog: no worker output for {limit:?}; log: {:?}", self.tail()));
         self.log.push(l.clone());
         l
     }
@@ -112,7 +116,9 @@ impl Workers {
         let start = Instant::now();
         let mut seen: Vec<Option<Instant>> = vec![None; self.w.len()];
         while which.iter().any(|i| seen[*i].is_none()) {
-            let left = limit.checked_sub(start.elapsed()).unwrap_or_else(|| panic!("watchdog: waiting for {prefix:?}; log: {:?}", self.tail()));
+            let left = limit
+                .checked_sub(start.elapsed())
+                .unwrap_or_else(|| panic!("watchdog: waiting for {prefix:?}; log: {:?}", self.tail()));
             let (i, t, line) = self.next(left);
             assert!(!line.starts_with("error"), "worker {i} ({}): {line}", self.w[i].host);
             if line.starts_with(prefix) && seen[i].is_none() {
