@@ -187,8 +187,14 @@
 #define MUSTER_EIO -16
 
 /**
+ * A coordination service the barrier depends on (etcd, for barriers that span hosts) cannot be
+ * reached within the caller's timeout, or has given up on this process (its lease expired).
+ */
+#define MUSTER_EUNAVAILABLE -18
+
+/**
  * An internal error: a bug in libmuster was caught before it could cross the C boundary.
- * Codes -17 to -31 are reserved for later versions.
+ * Codes -17 and -19 to -31 are reserved for later versions.
  */
 #define MUSTER_EINTERNAL -32
 

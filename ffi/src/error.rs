@@ -263,6 +263,15 @@ mod tests {
     }
 
     #[test]
+    fn cluster_errors_map_to_their_codes() {
+        assert_eq!(MUSTER_EUNAVAILABLE, -18);
+        assert_eq!(from_shm(&Error::Unavailable("etcd: no answer".into())), MUSTER_EUNAVAILABLE);
+        assert_eq!(strerror(MUSTER_EUNAVAILABLE), c"coordination service (etcd) unavailable");
+        assert_eq!(from_shm(&Error::HostDied { host: "h1".into(), pid: 77 }), MUSTER_EPEERDIED);
+        assert_eq!(last_peer_pid(), 77);
+    }
+
+    #[test]
     fn guard_catches_panics() {
         let code = guard(|| panic!("boom"));
         assert_eq!(code, MUSTER_EINTERNAL);

@@ -115,7 +115,9 @@ fn main() {
 
     let cluster = summary(&run("bench-cluster", &hosts, &common(&format!("{tag}-c"))));
     let six = summary(&run("bench-cluster", &six_hosts, &common(&format!("{tag}-six"))));
-    let solo = summary(&run("bench-cluster", &one_host_cluster, &common(&format!("{tag}-s"))));
+    // 1 host x 6 processes is left out: it hung in a run (see BENCHMARKS.md), `--solo` runs it.
+    let solo = (std::env::args().any(|a| a == "--solo"))
+        .then(|| summary(&run("bench-cluster", &one_host_cluster, &common(&format!("{tag}-s")))));
     let recipe = summary(&run("bench-recipe", &hosts, &common(&format!("{tag}-r"))));
     let local = summary(&run("bench-local", &one_host, &common(&format!("{tag}-l"))));
     let (put, get) = etcd_ops(&etcd.endpoints(), 300);
@@ -135,7 +137,9 @@ fn main() {
         |name: &str, s: [u64; 4]| println!("| {name} | {} | {} | {} | {} |", us(s[0]), us(s[1]), us(s[2]), us(s[3]));
     row("Muster cluster barrier, 3 hosts x 2 processes", cluster);
     row("Muster cluster barrier, 6 hosts x 1 process", six);
-    row("Muster cluster barrier, 1 host x 6 processes", solo);
+    if let Some(solo) = solo {
+        row("Muster cluster barrier, 1 host x 6 processes", solo);
+    }
     row("etcd DoubleBarrier recipe (enter + leave), 6 processes", recipe);
     row("Muster membership barrier, one host, 6 processes (no etcd)", local);
     row("etcd put (one Raft commit), one client", put);
