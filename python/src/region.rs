@@ -84,6 +84,9 @@ fn config(
 #[pyclass(module = "muster", frozen)]
 pub struct Region {
     inner: RwLock<Option<muster::Region>>,
+    /// The process that opened it: a child forked from it gets `EMISUSE` from every method (the
+    /// library refuses most inherited calls itself; this makes it all of them, with one message).
+    pid: u32,
     /// The region's name, as given.
     #[pyo3(get)]
     name: String,
@@ -91,11 +94,17 @@ pub struct Region {
 
 impl Region {
     fn wrap(region: muster::Region, name: String) -> Region {
-        Region { inner: RwLock::new(Some(region)), name }
+        Region { inner: RwLock::new(Some(region)), pid: std::process::id(), name }
     }
 
-    /// A clone of the library handle (cheap: an `Arc`), `ValueError` if closed.
+    /// A clone of the library handle (cheap: an `Arc`), `ValueError` if closed, `EMISUSE` in a
+    /// forked child.
     pub fn handle(&self) -> PyResult<muster::Region> {
+        if std::process::id() != self.pid {
+            return Err(Python::attach(|py| {
+                crate::errors::misuse(py, "region handle used in a forked child; open the region again")
+            }));
+        }
         let guard = self.inner.read().map_err(|_| PyValueError::new_err("region lock poisoned"))?;
         guard.clone().ok_or_else(|| PyValueError::new_err("region is closed"))
     }
