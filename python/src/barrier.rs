@@ -4,7 +4,7 @@
 //! `Send + Sync`, so one Python object may be used by many threads at once (a member handle by
 //! one waiter at a time, which the library enforces with `EMISUSE`).
 
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
@@ -37,7 +37,10 @@ pub fn duration(secs: f64) -> PyResult<Option<Duration>> {
 /// handle. A handle inherited by ``fork`` raises ``MusterError`` (``EMISUSE``) in the child.
 #[pyclass(module = "muster", frozen)]
 pub struct Barrier {
-    inner: RwLock<Option<Arc<muster::Barrier>>>,
+    /// The library handle. `close` only sets `closed` (and resigns a member): the handle itself
+    /// is dropped with the Python object, so a wait needs no lock or reference count.
+    inner: muster::Barrier,
+    closed: AtomicBool,
     /// The barrier's name.
     #[pyo3(get)]
     name: Py<PyAny>,
@@ -73,7 +76,8 @@ impl Barrier {
             crate::split::install_action(&b, a.clone_ref(py))?;
         }
         Ok(Barrier {
-            inner: RwLock::new(Some(Arc::new(b))),
+            inner: b,
+            closed: AtomicBool::new(false),
             name: name.clone().unbind(),
             region: handle.name().to_owned(),
             requested: parties,
@@ -83,9 +87,11 @@ impl Barrier {
     }
 
     /// The library handle, `ValueError` if closed.
-    pub fn handle(&self) -> PyResult<Arc<muster::Barrier>> {
-        let guard = self.inner.read().map_err(|_| PyValueError::new_err("barrier lock poisoned"))?;
-        guard.clone().ok_or_else(|| PyValueError::new_err("barrier is closed"))
+    pub fn handle(&self) -> PyResult<&muster::Barrier> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PyValueError::new_err("barrier is closed"));
+        }
+        Ok(&self.inner)
     }
 }
 
@@ -118,9 +124,9 @@ impl Barrier {
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<u32> {
         let b = self.handle()?;
         match timeout.or(self.timeout) {
-            None => crate::split::wait_forever(py, &b),
+            None => crate::split::wait_forever(py, b),
             Some(secs) => match duration(secs)? {
-                None => crate::split::wait_forever(py, &b),
+                None => crate::split::wait_forever(py, b),
                 Some(d) => py.detach(|| b.wait_timeout(d)).py(py).map(|r| r.index),
             },
         }
@@ -191,14 +197,16 @@ impl Barrier {
     /// Whether this handle is closed.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner.read().map(|g| g.is_none()).unwrap_or(true)
+        self.closed.load(Ordering::Acquire)
     }
 
-    /// Closes the handle (resigning it if it is a member, once no thread is waiting on it).
+    /// Closes the handle: later calls raise ``ValueError``; a member is resigned (if a thread is
+    /// still waiting on it, the member leaves when the object is garbage-collected instead).
     /// Idempotent.
     fn close(&self) {
-        if let Ok(mut g) = self.inner.write() {
-            *g = None;
+        if !self.closed.swap(true, Ordering::AcqRel) && self.inner.is_member() {
+            // Misuse (a wait in progress) or a forked child: the drop does what it can later.
+            let _ = self.inner.resign();
         }
     }
 
