@@ -47,6 +47,7 @@ import threading as _threading
 from . import _muster
 from ._errors import (  # noqa: F401
     CODE_NAMES as _CODE_NAMES,
+    EACTION,
     EBROKEN,
     ECANCELLED,
     ECORRUPT,
@@ -65,6 +66,7 @@ from ._errors import (  # noqa: F401
     ETIMEDOUT,
     EVERSION,
     OK,
+    ActionFailedError,
     BarrierTimeoutError,
     BrokenBarrierError,
     CancelledError,
@@ -77,6 +79,7 @@ from ._errors import (  # noqa: F401
 from ._muster import Alternative, AltingBarrier, Barrier, Channel, Region
 
 __all__ = [
+    "ActionFailedError",
     "AltingBarrier",
     "Alternative",
     "Barrier",

@@ -22,6 +22,7 @@ EMISUSE = -13
 EPERM = -14
 ENOMEM = -15
 EIO = -16
+EACTION = -17
 EINTERNAL = -32
 
 CODE_NAMES = {
@@ -82,6 +83,14 @@ class PeerDiedError(BrokenBarrierError):
         return (type(self), (self.code, self.detail, self.pid))
 
 
+class ActionFailedError(BrokenBarrierError):
+    """The generation broke because the completion action of the party that completed it failed
+    (``EACTION``); the thread that ran the action gets the action's own exception instead."""
+
+    def __init__(self, code=EACTION, detail=""):
+        BrokenBarrierError.__init__(self, code, detail)
+
+
 class CancelledError(MusterError):
     """This member handle was resigned by a timeout or :meth:`Barrier.resign`
     (``ECANCELLED``); :meth:`Barrier.enroll` it again to use it."""
@@ -92,7 +101,12 @@ class WaitTimeoutError(MusterError, TimeoutError):
     built-in :class:`TimeoutError`, so ``except TimeoutError`` catches it."""
 
 
-_BY_CODE = {EBROKEN: BrokenBarrierError, ETIMEDOUT: BarrierTimeoutError, ECANCELLED: CancelledError}
+_BY_CODE = {
+    EBROKEN: BrokenBarrierError,
+    EACTION: ActionFailedError,
+    ETIMEDOUT: BarrierTimeoutError,
+    ECANCELLED: CancelledError,
+}
 
 
 def make_error(code, detail="", pid=0, wait=False):

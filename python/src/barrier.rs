@@ -114,7 +114,10 @@ impl Barrier {
     /// (``0 .. parties - 1``, distinct per waiter; exactly one waiter gets 0).
     ///
     /// ``timeout`` (seconds) bounds the wait; ``None`` takes the barrier's default timeout, and
-    /// without one waits forever. On timeout :class:`BarrierTimeoutError` (a
+    /// without one waits forever, interruptibly: Ctrl-C (any signal handler that raises) stops
+    /// the wait with ``KeyboardInterrupt``, and the arrival stands - the generation still
+    /// completes, releasing the others, when the remaining parties arrive. A wait with a timeout
+    /// is not interrupted before it ends. On timeout :class:`BarrierTimeoutError` (a
     /// :class:`BrokenBarrierError`) is raised: a non-member's timeout breaks the barrier for
     /// everyone (like ``threading.Barrier``); a member is resigned instead (later waits raise
     /// :class:`CancelledError` until it enrolls again). A broken barrier raises
@@ -127,9 +130,50 @@ impl Barrier {
             None => crate::split::wait_forever(py, b),
             Some(secs) => match duration(secs)? {
                 None => crate::split::wait_forever(py, b),
-                Some(d) => py.detach(|| b.wait_timeout(d)).py(py).map(|r| r.index),
+                Some(d) => crate::split::wait_timed(py, b, d),
             },
         }
+    }
+
+    /// Split phase: arrives and returns at once with ``(index, ticket)``; :meth:`await_` the
+    /// ticket later (do other work in between). If this arrival completes the generation, the
+    /// completion action runs first (in this call). A member may not arrive again before that
+    /// generation ended (``EMISUSE``).
+    fn arrive(&self, py: Python<'_>) -> PyResult<(u32, u64)> {
+        crate::split::arrive(py, self.handle()?)
+    }
+
+    /// Split phase: arrives and leaves, returning ``(index, ticket)``. The arrival counts for the
+    /// current generation; from the next one on the barrier has one party less (a member is
+    /// resigned; a counted barrier's ``parties`` drops by one). This handle can no longer arrive.
+    fn arrive_and_drop(&self, py: Python<'_>) -> PyResult<(u32, u64)> {
+        crate::split::arrive_and_drop(py, self.handle()?)
+    }
+
+    /// Split phase: waits until the generation of ``ticket`` (from :meth:`arrive`) completes.
+    /// ``timeout`` (seconds; ``None``: forever) raises :class:`WaitTimeoutError` (a
+    /// :class:`TimeoutError`) and changes nothing: the arrival stands, await again. A broken
+    /// generation raises :class:`BrokenBarrierError`. Interruptible by Ctrl-C (the arrival stands
+    /// then too); the GIL is released while waiting.
+    #[pyo3(signature = (ticket, timeout=None))]
+    fn await_(&self, py: Python<'_>, ticket: u64, timeout: Option<f64>) -> PyResult<()> {
+        let d = match timeout {
+            Some(t) => duration(t)?,
+            None => None,
+        };
+        crate::split::await_ticket(py, self.handle()?, ticket, d)
+    }
+
+    /// Split phase: whether the generation of ``ticket`` has completed (a broken generation
+    /// raises its error).
+    fn is_complete(&self, py: Python<'_>, ticket: u64) -> PyResult<bool> {
+        crate::split::is_complete(py, self.handle()?, ticket)
+    }
+
+    /// Generations released since the barrier was created.
+    #[getter]
+    fn episodes(&self) -> PyResult<u64> {
+        Ok(self.handle()?.episodes())
     }
 
     /// Breaks the barrier: current and later waiters raise BrokenBarrierError until reset.

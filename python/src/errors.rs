@@ -28,6 +28,7 @@ pub const EMISUSE: i32 = -13;
 pub const EPERM: i32 = -14;
 pub const ENOMEM: i32 = -15;
 pub const EIO: i32 = -16;
+pub const EACTION: i32 = -17;
 
 /// The Python-side factory of exception instances (set once by `muster/__init__.py`).
 static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -59,6 +60,7 @@ pub fn code_of(e: &Error) -> i32 {
         Error::Permission => EPERM,
         Error::NoMemory => ENOMEM,
         Error::Io(_) => EIO,
+        Error::ActionFailed(_) => EACTION,
         // A variant added to the library after this table was written.
         _ => EIO,
     }
@@ -134,6 +136,7 @@ pub fn strerror(code: i64) -> &'static str {
         -14 => "permission denied",
         -15 => "out of memory",
         -16 => "i/o error",
+        -17 => "completion action failed",
         -32 => "internal error in libmuster",
         c if c > 0 => "success (non-negative result)",
         _ => "unknown error code",
