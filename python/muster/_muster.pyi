@@ -4,7 +4,7 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple, Union, final
 
 _Name = Union[str, bytes]
 
-__all__: List[str]
+__all__ = ["Region", "Barrier", "AltingBarrier", "Channel", "Alternative", "strerror", "_set_error_factory", "version"]
 
 def version() -> str: ...
 def strerror(code: int) -> str: ...
