@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -20,6 +20,7 @@ use pyo3::types::{PyList, PyTuple};
 use crate::barrier::duration;
 use crate::errors::{misuse, ToPy, EINVAL};
 use crate::region::u32_arg;
+use crate::split::SLICE;
 
 /// A `!Send` value usable only on the thread that created it.
 pub struct ThreadBound<T> {
@@ -106,6 +107,37 @@ fn blocking<T, R: Send>(py: Python<'_>, value: &mut T, f: impl FnOnce(&mut T) ->
     py.detach(move || f(v.get()))
 }
 
+/// Runs a blocking call in GIL-released slices of at most `SLICE` until it returns something
+/// other than a timeout or `deadline` passes (then the last timeout is returned), running the
+/// interpreter's signal handlers between slices, so Ctrl-C interrupts it (`KeyboardInterrupt`).
+/// Only for calls whose timeout changes nothing (a channel read, a select, a poll).
+fn sliced<T, R: Send>(
+    py: Python<'_>,
+    value: &mut T,
+    deadline: Option<Instant>,
+    mut f: impl FnMut(&mut T, Duration) -> muster::Result<R> + Send,
+) -> PyResult<muster::Result<R>> {
+    loop {
+        let slice = match deadline {
+            None => SLICE,
+            Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
+        };
+        let r = blocking(py, value, |v| f(v, slice));
+        match r {
+            Err(muster::Error::Timeout) if deadline.is_none_or(|d| Instant::now() < d) => py.check_signals()?,
+            other => return Ok(other),
+        }
+    }
+}
+
+/// A deadline `timeout` seconds from now (`None`: forever, also when too far to represent).
+fn deadline_of(timeout: Option<f64>) -> PyResult<Option<Instant>> {
+    Ok(match timeout {
+        Some(t) => duration(t)?.and_then(|d| Instant::now().checked_add(d)),
+        None => None,
+    })
+}
+
 fn secs_u64(secs: f64) -> PyResult<Duration> {
     Ok(duration(secs)?.unwrap_or(Duration::MAX))
 }
@@ -141,11 +173,18 @@ impl AltingBarrier {
 
 #[pymethods]
 impl AltingBarrier {
-    /// Offers the barrier and blocks until it fires (the GIL is released). Cannot be
-    /// interrupted (not by Ctrl-C either): use :meth:`poll` or a select with a timeout where
-    /// that matters.
+    /// Offers the barrier and blocks until it fires (the GIL is released). Ctrl-C interrupts it
+    /// (``KeyboardInterrupt``; the offer is withdrawn): it offers in slices of 50 ms, as
+    /// repeated :meth:`poll` calls.
     fn sync(&self, py: Python<'_>) -> PyResult<()> {
-        self.inner.with(py, FRONT_END, |fe| blocking(py, fe, |fe| fe.sync()).py(py))
+        self.inner.with(py, FRONT_END, |fe| {
+            let r = sliced(py, fe, None, |fe, slice| match fe.poll(slice) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(muster::Error::Timeout),
+                Err(e) => Err(e),
+            })?;
+            r.py(py)
+        })
     }
 
     /// Offers the barrier for at most ``timeout`` seconds; ``True`` if it fired. ``0`` fires
@@ -303,14 +342,12 @@ impl Channel {
     }
 
     /// Reads the oldest value, waiting at most ``timeout`` seconds (``None``: forever); raises
-    /// :class:`WaitTimeoutError` (a :class:`TimeoutError`) if none came in time.
+    /// :class:`WaitTimeoutError` (a :class:`TimeoutError`) if none came in time. The GIL is
+    /// released; Ctrl-C interrupts the wait (``KeyboardInterrupt``, nothing read).
     #[pyo3(signature = (timeout=None))]
     fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<u64> {
-        let d = match timeout {
-            Some(t) => duration(t)?,
-            None => None,
-        };
-        self.inner.with(py, CHANNEL, |c| blocking(py, c, move |c| c.read(d)).py_wait(py))
+        let deadline = deadline_of(timeout)?;
+        self.inner.with(py, CHANNEL, |c| sliced(py, c, deadline, |c, slice| c.read(Some(slice)))?.py_wait(py))
     }
 
     /// The oldest value, or ``None`` if the channel is empty (after its guard fired in a
@@ -388,7 +425,10 @@ impl AltState {
             None => None,
         };
         match self.alt.as_mut() {
-            Some(alt) => blocking(py, alt, move |a| a.select(mode, d)).py_wait(py),
+            Some(alt) => {
+                let deadline = d.and_then(|d| Instant::now().checked_add(d));
+                sliced(py, alt, deadline, move |a, slice| a.select(mode, Some(slice)))?.py_wait(py)
+            }
             None if self.pending_skips > 0 => Ok(0),
             None => match d {
                 None => Err(crate::errors::raise(
@@ -511,7 +551,8 @@ impl Alternative {
     /// its index; any ready guard may be chosen. :class:`WaitTimeoutError` (a
     /// :class:`TimeoutError`) if none fired in time; ``MusterError`` otherwise (``EMISUSE``: a
     /// barrier offered twice, a resigned or foreign front-end, the wrong thread; ``EINVAL``: no
-    /// guards and no timeout). The GIL is released; cannot be interrupted without a timeout.
+    /// guards and no timeout). The GIL is released; Ctrl-C interrupts it (``KeyboardInterrupt``,
+    /// nothing fired): it selects in slices of 50 ms.
     #[pyo3(signature = (timeout=None))]
     fn select(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
         self.inner.with(py, ALTERNATIVE, |st| st.select(py, muster::Select::Arbitrary, timeout))

@@ -172,3 +172,40 @@ def test_ctrl_c_interrupts_wait_without_breaking(region, region_name):
             p.kill()
             p.join()
     assert p.exitcode == 0
+
+
+def _interrupted_alting(region_name, kind, results):
+    region = muster.Region.open(region_name)
+    if kind == "read":
+        handle = region.channel("never", 4)
+        call = handle.read
+    else:
+        handle = region.alting_attach("lonely", 0)  # front-end 1 never offers
+        call = handle.sync if kind == "sync" else muster.Alternative([handle]).select
+    try:
+        results.put(("ready", os.getpid()))
+        call()
+        results.put(("returned", None))
+    except KeyboardInterrupt:
+        results.put(("interrupted", None))
+
+
+@pytest.mark.parametrize("kind", ["read", "select", "sync"])
+def test_ctrl_c_interrupts_channel_read_select_sync(region, region_name, kind):
+    region.alting_create("lonely", 2)
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    p = ctx.Process(target=_interrupted_alting, args=(region_name, kind, results))
+    p.start()
+    try:
+        kind_, pid = results.get(timeout=STEP)
+        assert kind_ == "ready"
+        time.sleep(0.3)  # into the blocking call
+        os.kill(pid, signal.SIGINT)
+        assert results.get(timeout=STEP) == ("interrupted", None)
+    finally:
+        p.join(STEP)
+        if p.is_alive():
+            p.kill()
+            p.join()
+    assert p.exitcode == 0
