@@ -30,6 +30,12 @@ Alting barriers (JCSP ``AltingBarrier``), channels of 64-bit values and the :cla
         except TimeoutError:
             pass
 
+Ctrl-C: a ``wait()`` without a timeout, ``await_``, a channel ``read``, a select and ``sync``
+wait in 50 ms slices with the GIL released and run the signal handlers in between, so Ctrl-C
+raises ``KeyboardInterrupt`` there. An interrupted ``wait()`` has still arrived: the generation
+completes, releasing the others, when the remaining parties arrive (the barrier is not broken).
+A ``wait(timeout)`` is not interrupted before its timeout.
+
 Threads: every blocking call releases the GIL. Region and Barrier handles may be shared by
 threads; **alting, channel and Alternative handles are per thread** (another thread gets
 ``MusterError`` code ``EMISUSE``; one garbage-collected on another thread is leaked, not closed
