@@ -116,8 +116,10 @@ impl Barrier {
     /// ``timeout`` (seconds) bounds the wait; ``None`` takes the barrier's default timeout, and
     /// without one waits forever, interruptibly: Ctrl-C (any signal handler that raises) stops
     /// the wait with ``KeyboardInterrupt``, and the arrival stands - the generation still
-    /// completes, releasing the others, when the remaining parties arrive. A wait with a timeout
-    /// is not interrupted before it ends. On timeout :class:`BarrierTimeoutError` (a
+    /// completes, releasing the others, when the remaining parties arrive. The exception's
+    /// ``muster_ticket`` resumes the wait: ``barrier.await_(e.muster_ticket)``; a new ``wait()``
+    /// before that generation completed would be a second arrival in it (a member handle gets
+    /// ``EMISUSE`` instead). A wait with a timeout is not interrupted before it ends. On timeout :class:`BarrierTimeoutError` (a
     /// :class:`BrokenBarrierError`) is raised: a non-member's timeout breaks the barrier for
     /// everyone (like ``threading.Barrier``); a member is resigned instead (later waits raise
     /// :class:`CancelledError` until it enrolls again). A broken barrier raises

@@ -7,7 +7,8 @@
 //! (`PyErr_CheckSignals`). When a handler raises (Ctrl-C: `KeyboardInterrupt`), the wait stops
 //! there and the exception propagates; the arrival stands (an await's timeout changes nothing),
 //! so the generation completes and releases the others once the remaining parties arrive, as if
-//! the interrupted caller were still waiting. The first slice runs in the same GIL release as
+//! the interrupted caller were still waiting. The exception carries the arrival's ticket as
+//! `muster_ticket`, for `await_` to resume the wait. The first slice runs in the same GIL release as
 //! the arrival, so an uninterrupted wait costs one release, as `Barrier::wait` would.
 //!
 //! **Completion action.** `action` is called, with the GIL, by the last party to arrive, before
@@ -58,7 +59,12 @@ fn await_sliced(
             Err(Error::Timeout) => {}
             other => return Ok(other),
         }
-        py.check_signals()?;
+        if let Err(e) = py.check_signals() {
+            // Lets the caller resume: `b.await_(e.muster_ticket)` (best effort: an exception
+            // that takes no attributes goes on without it).
+            let _ = e.value(py).setattr("muster_ticket", ticket);
+            return Err(e);
+        }
         let slice = match deadline {
             None => SLICE,
             Some(d) => match d.checked_duration_since(Instant::now()) {

@@ -134,8 +134,15 @@ def _interrupted_waiter(region_name, results, go):
     try:
         b.wait()
         results.put(("returned", None))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         results.put(("interrupted", b.broken))
+        ticket = e.muster_ticket
+    # Resuming the interrupted wait: it completes with the parent's first wait.
+    try:
+        b.await_(ticket, timeout=STEP)
+        results.put(("resumed", b.is_complete(ticket)))
+    except BaseException as e:
+        results.put(("resumed", repr(e)))
     # The interrupted arrival stands: waiting again before the parent completed that generation
     # would be a second arrival in it. Once it did, the next wait meets the parent's second one.
     go.wait(STEP)
@@ -162,6 +169,7 @@ def test_ctrl_c_interrupts_wait_without_breaking(region, region_name):
         assert not b.broken
         # The child's arrival stands: this wait completes that generation.
         assert b.wait(timeout=STEP) in (0, 1)
+        assert results.get(timeout=STEP) == ("resumed", True)
         go.set()
         assert b.wait(timeout=STEP) in (0, 1)
         kind, index = results.get(timeout=STEP)
