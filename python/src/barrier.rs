@@ -178,24 +178,32 @@ impl Barrier {
         Ok(self.handle()?.episodes())
     }
 
+    // abort / reset / enroll / resign release the GIL too: they may meet a generation whose
+    // completion action is running, and that action may need the GIL (another thread of this
+    // process ran the last arrival).
+
     /// Breaks the barrier: current and later waiters raise BrokenBarrierError until reset.
     fn abort(&self, py: Python<'_>) -> PyResult<()> {
-        self.handle()?.abort().py(py)
+        let b = self.handle()?;
+        py.detach(|| b.abort()).py(py)
     }
 
     /// Starts a fresh generation; current waiters raise BrokenBarrierError.
     fn reset(&self, py: Python<'_>) -> PyResult<()> {
-        self.handle()?.reset().py(py)
+        let b = self.handle()?;
+        py.detach(|| b.reset()).py(py)
     }
 
     /// Makes this handle a member (one more party).
     fn enroll(&self, py: Python<'_>) -> PyResult<()> {
-        self.handle()?.enroll().py(py)
+        let b = self.handle()?;
+        py.detach(|| b.enroll()).py(py)
     }
 
     /// Withdraws this member (one party less).
     fn resign(&self, py: Python<'_>) -> PyResult<()> {
-        self.handle()?.resign().py(py)
+        let b = self.handle()?;
+        py.detach(|| b.resign()).py(py)
     }
 
     /// The number of parties the current generation waits for.
@@ -249,10 +257,10 @@ impl Barrier {
     /// Closes the handle: later calls raise ``ValueError``; a member is resigned (if a thread is
     /// still waiting on it, the member leaves when the object is garbage-collected instead).
     /// Idempotent.
-    fn close(&self) {
+    fn close(&self, py: Python<'_>) {
         if !self.closed.swap(true, Ordering::AcqRel) && self.inner.is_member() {
             // Misuse (a wait in progress) or a forked child: the drop does what it can later.
-            let _ = self.inner.resign();
+            let _ = py.detach(|| self.inner.resign());
         }
     }
 
@@ -261,8 +269,8 @@ impl Barrier {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) {
-        self.close();
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) {
+        self.close(py);
     }
 
     /// Pickles as "open this barrier by name" (``muster._reopen_barrier``), for multiprocessing
