@@ -7,6 +7,7 @@ bug fails instead of hanging.
 """
 
 import concurrent.futures
+import gc
 import multiprocessing
 import pickle
 import queue
@@ -156,7 +157,7 @@ def test_blocking_calls_release_the_gil(region):
     t.join(STEP)
 
 
-def test_counted_handle_shared_by_threads_alting_handle_per_thread(region):
+def test_alting_handle_is_per_thread(region):
     region.alting_create("pt", 1)
     fe = region.alting_attach("pt", 0)
     errors = []
@@ -173,3 +174,20 @@ def test_counted_handle_shared_by_threads_alting_handle_per_thread(region):
     assert errors == [muster.EMISUSE]
     assert fe.poll(0) is True  # the owner still can (a lone front-end fires at once)
     fe.close()
+
+
+def test_per_thread_handle_collected_elsewhere_is_left_open(region):
+    box = []
+    t = threading.Thread(target=lambda: box.append(region.channel("gc", 4)))
+    t.start()
+    t.join(STEP)
+    ch = box.pop()
+    with pytest.raises(muster.MusterError) as e:
+        ch.write(1)
+    assert e.value.code == muster.EMISUSE
+    with pytest.raises(muster.MusterError):
+        ch.close()  # not this thread's to close either
+    del ch
+    gc.collect()  # dropped here: the library handle is leaked, never dropped on this thread
+    with region.channel("gc", 4) as mine:
+        assert mine.try_write(2) and mine.try_read() == 2
