@@ -20,8 +20,13 @@ int main(int argc, char **argv) {
     }
     uint64_t id = (uint64_t)rank;
     uint64_t rng = rng_seed(a.seed, id);
-    for (uint64_t rep = 0; rep < a.reps; rep++) memset(ts_area(&a, id, rep), 0, a.episodes * 16);
+    for (uint64_t rep = 0; rep < a.reps; rep++) memset(ts_area(&a, id, rep), 0, a.lat_cap * 16);
 
+    /* Step 0 (warm-up and probe). A quit is seen by every rank alike (the gate word stays). */
+    if (!gate_enter(&a, 0)) {
+        MPI_Finalize();
+        return 0;
+    }
     /* Warm-up (connections, caches), then rank 0 times up to 256 episodes and decides how many
      * episodes per phase fit half a repetition's budget. */
     uint64_t warm = a.episodes < 200 ? a.episodes : 200, probe = a.episodes < 256 ? a.episodes : 256;
@@ -38,8 +43,11 @@ int main(int argc, char **argv) {
     if (rank == 0 && fit < n) n = fit > 0 ? fit : 1;
     MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
     rng = rng_seed(a.seed, id);
+    unsigned long long nl = n < a.lat_cap ? n : a.lat_cap;
+    gate_leave(&a, 0);
 
     for (uint64_t rep = 0; rep < a.reps; rep++) {
+        if (!gate_enter(&a, (uint32_t)(1 + rep))) break;
         MPI_Barrier(MPI_COMM_WORLD);
         uint64_t cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
         uint64_t t0 = ticks();
@@ -51,7 +59,7 @@ int main(int argc, char **argv) {
         uint64_t cpu = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
         uint64_t *ts = ts_area(&a, id, rep);
         MPI_Barrier(MPI_COMM_WORLD);
-        for (uint64_t e = 0; e < n; e++) {
+        for (uint64_t e = 0; e < nl; e++) {
             if (a.work_max) busy(rng_next(&rng) % (a.work_max + 1));
             uint64_t entry = ticks();
             MPI_Barrier(MPI_COMM_WORLD);
@@ -59,8 +67,9 @@ int main(int argc, char **argv) {
             ts[2 * e] = entry;
             ts[2 * e + 1] = exit_;
         }
-        struct rep_result r = {n, t0, t1, cpu, n};
+        struct rep_result r = {n, t0, t1, cpu, nl};
         set_result(&a, rep, id, r);
+        gate_leave(&a, (uint32_t)(1 + rep));
     }
     MPI_Finalize();
     return 0;
