@@ -39,11 +39,13 @@ pub struct Row {
     pub outcome: Outcome,
 }
 
+#[derive(serde::Serialize)]
 pub struct Machine {
     pub cpus: usize,
     pub cpu_model: String,
     pub kernel: String,
     /// `/proc/loadavg`'s 1-minute load when the run started (other work on the machine skews results).
+    #[serde(rename = "load1_at_start")]
     pub load_at_start: f64,
 }
 

@@ -121,9 +121,7 @@ impl Report {
             })
             .collect();
         let rt = match &self.round_trip {
-            Some(Ok(rt)) => json!({
-                "median_ns": rt.median_ns, "p50_ns": rt.p50, "p99_ns": rt.p99, "iterations": rt.iterations,
-            }),
+            Some(Ok(rt)) => serde_json::to_value(rt).unwrap_or(Value::Null),
             Some(Err(e)) => json!({"error": e}),
             None => Value::Null,
         };
@@ -132,6 +130,8 @@ impl Report {
             Some(Err(e)) => json!({"error": e}),
             None => Value::Null,
         };
+        let mut machine = serde_json::to_value(&self.machine).unwrap_or(Value::Null);
+        machine["load1_at_end"] = json!(self.load_at_end);
         let targets: Vec<Value> = self
             .target_list()
             .into_iter()
@@ -140,13 +140,7 @@ impl Report {
         json!({
             "command": self.command,
             "date": self.date,
-            "machine": {
-                "cpus": self.machine.cpus,
-                "cpu_model": self.machine.cpu_model,
-                "kernel": self.machine.kernel,
-                "load1_at_start": self.machine.load_at_start,
-                "load1_at_end": self.load_at_end,
-            },
+            "machine": machine,
             "mode": if self.quick { "quick" } else { "full" },
             "episodes": self.episodes,
             "reps": self.reps,

@@ -221,10 +221,12 @@ pub fn extra_cpu_per_round(ctl: &Ctl) -> f64 {
 
 /// The cache-line round trip: median over repetitions of (elapsed / iterations), plus percentiles
 /// of the individually timestamped round trips.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct RoundTrip {
     pub median_ns: f64,
+    #[serde(rename = "p50_ns")]
     pub p50: f64,
+    #[serde(rename = "p99_ns")]
     pub p99: f64,
     pub iterations: u64,
 }
