@@ -154,8 +154,9 @@ fn harness(opts: &Options) -> Result<(), String> {
     }
     let idle = (opts.reference && opts.systems.contains(&System::Muster)).then(|| runner.idle());
     let mut results = vec![];
-    // A system that collapsed (or timed out) at some N is not run at larger N of the same
-    // condition and scenario: it would only collapse harder, at the watchdog's pace.
+    // A baseline that collapsed hard (over 10 ms per episode) or timed out at some N is not run at
+    // larger N of the same condition and scenario: it would only collapse harder, at the
+    // watchdog's pace.
     let mut collapsed: HashMap<(usize, Scenario, System), (usize, String)> = HashMap::new();
     let conditions = if opts.alting_only { &[][..] } else { &opts.hogs[..] };
     for &hogs in conditions {
@@ -176,7 +177,9 @@ fn harness(opts: &Options) -> Result<(), String> {
                         show(&outcome)
                     );
                     let why = match &outcome {
-                        Outcome::Measured(s) if s.collapsed => Some("collapsed".to_string()),
+                        Outcome::Measured(s) if s.collapsed && s.ns_per_episode > stats::SKIP_LARGER_NS => {
+                            Some(format!("collapsed ({} per episode)", report::fmt_ns(s.ns_per_episode)))
+                        }
                         Outcome::Failed(w) if w.contains("timed out") => Some("timed out".to_string()),
                         _ => None,
                     };

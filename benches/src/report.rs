@@ -131,6 +131,10 @@ pub fn fmt_int(v: f64) -> String {
 pub fn fmt_ratio(r: f64) -> String {
     if !r.is_finite() {
         "–".into()
+    } else if r < 0.01 {
+        format!("{r:.4}×")
+    } else if r < 0.1 {
+        format!("{r:.3}×")
     } else if r < 10.0 {
         format!("{r:.2}×")
     } else {
@@ -463,8 +467,9 @@ impl Report {
         if !panels.is_empty() {
             t.push_str(
                 "\n`†` = the time budget stopped repetitions after fewer than 100 episodes: a rough number. A \
-                 baseline whose first repetition took over 1 ms per episode *collapsed*: it is not repeated, nor run \
-                 at larger N of that table (see the detail tables); Muster always runs every repetition. Thread-based systems (muster-heap, std, libgomp, libomp) are compared with Muster across \
+                 baseline whose first repetition took over 1 ms per episode *collapsed*: it is not repeated (see the \
+                 detail tables), and over 10 ms per episode (or a watchdog timeout) it is not run at larger N of that \
+                 table either; Muster always runs every repetition. Thread-based systems (muster-heap, std, libgomp, libomp) are compared with Muster across \
                  processes too.\n",
             );
         }

@@ -55,8 +55,10 @@ pub struct Stats {
 /// Fewer episodes than this in a repetition's budget make a rough number.
 pub const FEW: u64 = 100;
 /// A baseline slower than this per episode has collapsed (pure spinning with more runnable
-/// tasks than CPUs): its first repetition stands, it is not repeated nor run at larger N.
+/// tasks than CPUs): its first repetition stands, it is not repeated.
 pub const COLLAPSE_NS: f64 = 1_000_000.0;
+/// A baseline that collapsed past this per episode (or timed out) is not run at larger N.
+pub const SKIP_LARGER_NS: f64 = 10_000_000.0;
 
 impl Stats {
     /// Aggregates the repetitions of one configuration.
