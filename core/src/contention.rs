@@ -11,7 +11,7 @@
 //! [`Contention`] decides from two observations, both cheap and neither on the fast path (a wait
 //! consults it only after its spin phase failed):
 //! * **The machine's runnable-task count** ([`Load`]: Linux's `nr_running` from `/proc/loadavg`,
-//!   and the online CPUs), sampled by whichever waiter finds the cached sample older than
+//!   and the CPUs it competes for), sampled by whichever waiter finds the cached sample older than
 //!   [`Tuning::refresh_ns`] (so at most one read per few milliseconds per process). The reader
 //!   and the barrier's other parties may be runnable themselves, so the sample only *proves*
 //!   something at its extremes (see [`classify`]): fewer runnable tasks than CPUs is quiet (a CPU
@@ -38,7 +38,8 @@ use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub struct Load {
     /// Tasks runnable right now, machine-wide, the reader included (Linux `nr_running`).
     pub running: u32,
-    /// CPUs online on the machine.
+    /// The CPUs the count competes for: the machine's online CPUs, or fewer where this process
+    /// may only use fewer (then a low machine-wide count proves nothing about *our* CPUs).
     pub cpus: u32,
 }
 

@@ -26,18 +26,19 @@ pub fn parse_running(text: &[u8]) -> Option<u32> {
     running.parse().ok()
 }
 
-/// CPUs online on the machine (`_SC_NPROCESSORS_ONLN`; the run queue count is machine-wide, so
-/// this is the number to compare it with, not this process's affinity).
-pub fn online_cpus() -> u32 {
+/// The CPUs to compare the machine-wide runnable count with: the online CPUs, or fewer if this
+/// process may use fewer (affinity, cgroup quota: `available_parallelism`). With fewer, a
+/// machine-wide count below the online CPUs does not mean *our* CPUs are free, so the smaller
+/// number is the safe one: its errors read "busy" (a futex wake-up where a yield would have done),
+/// never "quiet" (a yield into a busy loop's slice).
+pub fn load_cpus() -> u32 {
     static CPUS: OnceLock<u32> = OnceLock::new();
     *CPUS.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions; a failure returns -1, mapped to "unknown" below.
-        let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        if n > 0 {
-            n.min(i64::from(u32::MAX) as libc::c_long) as u32
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-        }
+        // SAFETY: sysconf has no preconditions; a failure returns -1, handled below.
+        let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        let usable = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let online = usize::try_from(online).ok().filter(|&n| n > 0).unwrap_or(usable);
+        u32::try_from(online.min(usable)).unwrap_or(u32::MAX)
     })
 }
 
@@ -48,7 +49,7 @@ pub fn sample() -> Option<Load> {
     let mut buf = [0u8; 128];
     let n = file.read_at(&mut buf, 0).ok()?;
     let running = parse_running(&buf[..n])?;
-    Some(Load { running, cpus: online_cpus() })
+    Some(Load { running, cpus: load_cpus() })
 }
 
 /// The tunables for this process: [`Tuning::DEFAULT`], overridden by `MUSTER_LOAD_SENSE=0`
