@@ -74,6 +74,9 @@ pub fn classify(load: Option<Load>, parties: u32) -> Verdict {
 pub struct Tuning {
     /// Use the observations at all; `false` keeps the quiet-machine policy (always yield first).
     pub enabled: bool,
+    /// Let a busy load sample stop yields by itself (else only slow yields do, and samples only
+    /// lift busy verdicts).
+    pub busy_samples: bool,
     /// Oldest load sample a waiter reuses.
     pub refresh_ns: u64,
     /// A yield at least this long that did not bring the awaited event ran foreign work. Longer
@@ -90,6 +93,7 @@ impl Tuning {
     /// The defaults (see the fields).
     pub const DEFAULT: Tuning = Tuning {
         enabled: true,
+        busy_samples: true,
         refresh_ns: 4_000_000,
         slow_yield_ns: 300_000,
         hold_ns: 50_000_000,
@@ -167,13 +171,13 @@ impl Contention {
                 }
                 true
             }
-            Verdict::Busy => {
+            Verdict::Busy if self.tuning.busy_samples => {
                 // Extend (without doubling) so that the Unsure samples that follow stay busy.
                 let hold = self.hold.load(Relaxed).max(self.tuning.hold_ns);
                 self.busy_until.fetch_max(now.saturating_add(hold), Relaxed);
                 false
             }
-            Verdict::Unsure => now >= self.busy_until.load(Relaxed),
+            Verdict::Busy | Verdict::Unsure => now >= self.busy_until.load(Relaxed),
         }
     }
 
@@ -291,6 +295,15 @@ mod tests {
         assert_eq!(c.hold_ns(), 150 * MS, "capped at max_hold_ns");
         assert!(c.yielded(400 * MS, 402 * MS));
         assert_eq!(c.hold_ns(), 150 * MS);
+    }
+
+    #[test]
+    fn without_busy_samples_only_slow_yields_stop_yields() {
+        let c = Contention::new(Tuning { busy_samples: false, ..Tuning::DEFAULT });
+        assert!(c.may_yield(0, 2, || load(9, 2)), "a busy count alone does not stop yields");
+        assert!(c.yielded(MS, 3 * MS));
+        assert!(!c.may_yield(4 * MS, 2, || load(9, 2)));
+        assert!(c.may_yield(10 * MS, 2, || load(1, 2)), "a quiet sample still lifts the verdict");
     }
 
     #[test]

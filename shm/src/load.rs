@@ -10,6 +10,11 @@
 //! [`Contention::load`], at most once per `refresh_ns` per process, and only after their spin
 //! phase failed.
 //!
+//! The count is machine-wide, while the scheduler shares CPUs between groups first (autogroups per
+//! session, cgroups): CPU-bound work in *another* group does not take a yield's slice from ours,
+//! yet reads as busy. That error is the cheap kind (a futex wake-up where a yield would have done);
+//! `MUSTER_LOAD_BUSY=0` leaves the busy verdict to slow yields alone.
+//!
 //! Where the file cannot be read (not Linux, a sandbox without `/proc`), the sample is `None` and
 //! the policy decides from yield timings alone.
 
@@ -53,7 +58,8 @@ pub fn sample() -> Option<Load> {
 }
 
 /// The tunables for this process: [`Tuning::DEFAULT`], overridden by `MUSTER_LOAD_SENSE=0`
-/// (ignore the machine's load and yield timings: the quiet-machine policy),
+/// (ignore the machine's load and yield timings: the quiet-machine policy), `MUSTER_LOAD_BUSY=0`
+/// (a busy runnable count alone does not stop yields; see [`Tuning::busy_samples`]),
 /// `MUSTER_LOAD_REFRESH_NS`, `MUSTER_SLOW_YIELD_NS`, `MUSTER_BUSY_HOLD_NS`,
 /// `MUSTER_BUSY_MAX_HOLD_NS` (read once).
 fn tuning_from_env() -> Tuning {
@@ -61,6 +67,9 @@ fn tuning_from_env() -> Tuning {
     let var = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(v) = var("MUSTER_LOAD_SENSE") {
         t.enabled = v != 0;
+    }
+    if let Some(v) = var("MUSTER_LOAD_BUSY") {
+        t.busy_samples = v != 0;
     }
     if let Some(v) = var("MUSTER_LOAD_REFRESH_NS") {
         t.refresh_ns = v;
