@@ -20,9 +20,11 @@
 //! * **Whether yields are followed by progress.** In between, the wait yields and times each
 //!   yield. One that took [`Tuning::slow_yield_ns`] or more without bringing the awaited event
 //!   ran somebody else's slice: the machine is busy. That verdict is held for a while
-//!   ([`Tuning::hold_ns`], doubled on every further slow probe up to [`Tuning::max_hold_ns`], so a
-//!   persistently busy machine pays one slice per several seconds per process), after which one
-//!   wait probes with a yield again. A quiet sample clears it at once.
+//!   ([`Tuning::hold_ns`], 200 ms, doubled on every further slow probe up to
+//!   [`Tuning::max_hold_ns`], 6.4 s, so a persistently busy machine pays one slice per several
+//!   seconds per process), after which one wait probes with a yield again. A quiet sample clears
+//!   it at once. (Each process probes for itself, and a probe stalls the whole barrier for a
+//!   slice; a verdict shared by a barrier's parties would need a word in the region.)
 //!
 //! Errors are asymmetric: a false "busy" costs a futex wake-up where a yield would have done
 //! (microseconds), a false "quiet" costs a time slice (milliseconds). So busy evidence of either
@@ -96,8 +98,8 @@ impl Tuning {
         busy_samples: true,
         refresh_ns: 4_000_000,
         slow_yield_ns: 300_000,
-        hold_ns: 50_000_000,
-        max_hold_ns: 3_200_000_000,
+        hold_ns: 200_000_000,
+        max_hold_ns: 6_400_000_000,
     };
 }
 

@@ -347,6 +347,29 @@ fn wait_slow<T, P: Parker + ?Sized>(
     }
 }
 
+/// How long [`backoff`] naps on a busy machine.
+pub const NAP_NS: u64 = 50_000;
+
+/// One step of a lock-free helping wait that already spun (e.g. for a claim held by another
+/// agent's completion attempt, which ends without a wake-up): a yield while yielding pays; while
+/// the process's [`Contention`] memory holds a busy verdict, a timed nap of [`NAP_NS`] on a private
+/// word instead, since a yield would run a foreign slice and keep spinning us off our wake-up
+/// preemption. Never consults the load itself (no system call beyond the nap).
+pub fn backoff<P: Parker + ?Sized>(parker: &P) {
+    match parker.contention() {
+        Some(c) if c.tuning().enabled => {
+            let now = parker.now_ns();
+            if c.busy_at(now) {
+                let word = AtomicU32::new(0);
+                parker.park(&word, 0, Some(now.saturating_add(NAP_NS)));
+            } else {
+                parker.yield_now();
+            }
+        }
+        _ => parker.yield_now(),
+    }
+}
+
 /// Advances the eventcount `seq` after a state change and wakes sleepers if any may be parked.
 #[inline]
 pub fn notify_all<P: Parker + ?Sized>(parker: &P, seq: &AtomicU32) {

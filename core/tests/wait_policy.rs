@@ -297,3 +297,24 @@ fn deadlines_still_end_busy_waits() {
     assert!(m.clock.get() >= deadline);
     assert_eq!(m.yields.get(), 0);
 }
+
+#[test]
+fn helping_waits_nap_instead_of_yielding_on_a_busy_machine() {
+    use muster_core::wait::{backoff, NAP_NS};
+    let m = Fake::sensing(2);
+    m.running.set(Some(1));
+    // No busy verdict: a yield.
+    backoff(&m);
+    assert_eq!((m.yields.get(), m.parks.get()), (1, 0));
+    // A busy verdict (busy loops beside): a timed nap, no yield.
+    assert!(!m.memory.as_ref().unwrap().may_yield(m.clock.get(), 4, || Some(Load { running: 7, cpus: 2 })));
+    m.reset_counts();
+    let t0 = m.clock.get();
+    backoff(&m);
+    assert_eq!((m.yields.get(), m.parks.get()), (0, 1));
+    assert!(m.clock.get() - t0 >= NAP_NS, "the nap is timed, not a wake-up wait");
+    // Without a memory (or disabled): always a yield.
+    let q = Fake::new(2, None);
+    backoff(&q);
+    assert_eq!((q.yields.get(), q.parks.get()), (1, 0));
+}
