@@ -149,6 +149,17 @@ impl Region {
     /// Opens an existing region.
     pub fn open(name: &str) -> Result<Region> {
         name::check_region_name(name)?;
+        for _ in 0..OPEN_ATTEMPTS {
+            if let Some(r) = Region::open_once(name)? {
+                return Ok(r);
+            }
+        }
+        Err(Error::Corrupt("region was removed or replaced while opening it, repeatedly".into()))
+    }
+
+    /// One attempt of [`Region::open`]; `Ok(None)` if the region or its sidecar was removed or
+    /// replaced meanwhile (checked once our token is held: see [`still_named`]).
+    fn open_once(name: &str) -> Result<Option<Region>> {
         let file = mapping::open_file(&mapping::region_path(name), libc::O_RDWR, 0).map_err(Error::from_open)?;
         let info = mapping::file_info(&file)?;
         if !info.regular {
@@ -161,7 +172,11 @@ impl Region {
         let layout = validate(&map, info.size)?;
         let probe = mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, 0o600)
             .map_err(Error::from_open)?;
-        let (slot, token, pending) = attach(&map, &layout, name, &probe)?;
+        let (slot, token, pending) = match attach(&map, &layout, name, &probe) {
+            // A remover holds every token while it unlinks (see `clean.rs`).
+            Err(Error::Full(_)) if !still_named(&map, &probe, name) => return Ok(None),
+            r => r?,
+        };
         let inner = Inner {
             name: name.to_owned(),
             map,
@@ -184,8 +199,13 @@ impl Region {
             }
             inner.slot_gen.store(process::gen(p.state.load(Ordering::Acquire)), Ordering::Relaxed);
         }
+        if !still_named(&inner.map, &inner.probe, name) {
+            // Removed (or replaced) between our open of the file and our token: dropping `inner`
+            // frees the slot of the orphaned file; the caller retries by name.
+            return Ok(None);
+        }
         inner.sweep();
-        Ok(Region { inner: Arc::new(inner) })
+        Ok(Some(Region { inner: Arc::new(inner) }))
     }
 
     /// Opens the region, creating it with `config` if it does not exist.
@@ -222,6 +242,25 @@ impl Region {
     pub fn process_slot(&self) -> u32 {
         self.inner.slot
     }
+}
+
+/// Attempts of [`Region::open`] when the region is removed or replaced while it opens.
+const OPEN_ATTEMPTS: u32 = 8;
+
+/// Whether the region and sidecar paths of `name` still name the files we mapped and probe.
+///
+/// Removal (`muster rm`/`clean`, see `clean.rs`) holds a write lock over the whole sidecar while
+/// it unlinks the region and then the sidecar, so no token can be taken meanwhile. An opener
+/// checks this *after* taking its token: either its token came first (the remover sees it and
+/// leaves the region alone), or it came after the unlinks and this check fails, so nobody ends
+/// up attached to a removed region.
+fn still_named(map: &Mapping, probe: &File, name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let same = |f: &File, path: std::path::PathBuf| match (f.metadata(), path.symlink_metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    };
+    same(map.file(), mapping::region_path(name)) && same(probe, mapping::lock_path(name))
 }
 
 fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {
