@@ -51,6 +51,9 @@ enum Command {
         /// Only list what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Only regions whose names start with this.
+        #[arg(long)]
+        prefix: Option<String>,
     },
     /// Live view of a region: per barrier episodes/s, waiting, broken (`q` quits).
     Top {
@@ -146,8 +149,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Err(e) => Err(Failure::new(&region, describe(&e))),
         },
-        Command::Clean { dry_run } => {
-            let done = clean::clean(dry_run).map_err(|e| Failure::new("/dev/shm", describe(&e)))?;
+        Command::Clean { dry_run, prefix } => {
+            let done = clean::clean(dry_run, prefix.as_deref()).map_err(|e| Failure::new("/dev/shm", describe(&e)))?;
             if cli.json {
                 print_json(&model::clean(&done, dry_run));
             } else {

@@ -226,8 +226,26 @@ fn other_users_regions_are_inaccessible() {
     assert_error(&as_nobody(&["rm", &name.0]), &name.0, "permission denied");
     assert_error(&as_nobody(&["top", &name.0, "--count", "1"]), &name.0, "permission denied");
     // clean as that user leaves it alone (and does not fail).
-    assert!(as_nobody(&["clean"]).status.success());
+    assert!(as_nobody(&["clean", "--prefix", &prefix()]).status.success());
     assert!(std::fs::metadata(name.path()).is_ok());
     // Root sees it, live (this process is attached).
     assert_eq!(ls_entry(&name.0).expect("listed")["stale"], false);
+}
+
+/// Someone deleted the lock sidecar: liveness falls back to the recorded pids, says so, and a
+/// live holder still keeps `rm` away.
+#[test]
+fn without_a_sidecar_liveness_falls_back_to_pids() {
+    let name = TempName::new("nosidecar");
+    let mut holder = spawn("hold", &name.0);
+    std::fs::remove_file(name.sidecar()).unwrap();
+    let e = ls_entry(&name.0).expect("listed");
+    assert_eq!((e["liveness"].as_str(), e["stale"].as_bool()), (Some("pids"), Some(false)), "{e}");
+    assert_error(&muster(&["rm", &name.0]), &name.0, &format!("pid {}", holder.pid()));
+    holder.kill9();
+    let e = ls_entry(&name.0).expect("listed");
+    assert_eq!(e["stale"], true, "{e}");
+    let out = muster(&["rm", &name.0]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::metadata(name.path()).is_err());
 }

@@ -1,11 +1,18 @@
 //! `muster rm` and `muster clean`: live regions are never removed, stale ones, orphaned sidecars
 //! and leftover temporary files are; `clean` racing processes that open regions removes nothing
 //! live and strands nobody on a removed file.
+//!
+//! Removing cleans run with `--prefix` of this test process's names, so they never touch the
+//! regions of other programs (or tests) on the machine; the two tests that clean take a lock,
+//! since each one's stale regions are fair game for the other's clean.
 
 mod common;
 
 use common::*;
 use serde_json::Value;
+use std::sync::Mutex;
+
+static CLEANING: Mutex<()> = Mutex::new(());
 
 #[test]
 #[ignore = "helper: runs a child role when started by the other tests"]
@@ -41,6 +48,7 @@ fn dead_pid() -> u32 {
 
 #[test]
 fn clean_removes_stale_regions_orphans_and_temporaries_but_not_live_ones() {
+    let _one = CLEANING.lock().unwrap_or_else(|e| e.into_inner());
     let live = TempName::new("live");
     let stale = TempName::new("stale");
     let orphan = TempName::new("orphan");
@@ -78,7 +86,7 @@ fn clean_removes_stale_regions_orphans_and_temporaries_but_not_live_ones() {
     );
     assert!(std::fs::metadata(stale.path()).is_ok() && std::fs::metadata(&tmp).is_ok());
 
-    let done = muster_json(&["clean"]);
+    let done = muster_json(&["clean", "--prefix", &prefix()]);
     assert_eq!(
         ours(&done),
         vec![
@@ -103,6 +111,7 @@ fn clean_removes_stale_regions_orphans_and_temporaries_but_not_live_ones() {
 /// held open the whole time must survive.
 #[test]
 fn clean_racing_openers_removes_nothing_live() {
+    let _one = CLEANING.lock().unwrap_or_else(|e| e.into_inner());
     let held = TempName::new("held");
     let mut holder = spawn("hold", &held.0);
     let names: Vec<TempName> = (0..3).map(|_| TempName::new("churn")).collect();
@@ -111,7 +120,7 @@ fn clean_racing_openers_removes_nothing_live() {
     let mut cleans = 0;
     let mut removed = 0;
     while start.elapsed() < std::time::Duration::from_secs(3) {
-        let v = muster_json(&["clean"]);
+        let v = muster_json(&["clean", "--prefix", &prefix()]);
         removed += v["items"]
             .as_array()
             .unwrap()

@@ -3,7 +3,7 @@
 //!
 //! ## Protocol
 //! A remover opens the region's lock sidecar read-write and takes one `F_OFD_SETLK` write lock
-//! over the whole file ([`liveness::try_lock_all`]). That fails if any process holds a liveness
+//! over the whole file (`liveness::try_lock_all`). That fails if any process holds a liveness
 //! token, i.e. is attached or in the middle of attaching (attachers lock their byte *before* they
 //! touch the process table), so a live region is never removed. While the lock is held nobody can
 //! take a token, so nobody can finish attaching; the remover unlinks the region file, then the
@@ -11,10 +11,14 @@
 //!
 //! An opener that opened the region file just before the unlink takes its token on the old
 //! sidecar (after the remover let go) or on a new one (after the sidecar's unlink), and then
-//! finds that the paths no longer name the files it holds: [`Region::open`] checks this after
+//! finds that the paths no longer name the files it holds: [`Region::open`](crate::Region::open) checks this after
 //! taking its token and starts over by name (`NotFound`, or a region created since). So a race
 //! with an opener ends either with the region left alone or with the opener not attached to the
 //! removed file.
+//!
+//! A creator locks a byte of the sidecar beyond every process slot from before it publishes the
+//! region until it is attached (`Region::create`), so a region that is being created, and has
+//! no process yet, is never taken for stale.
 //!
 //! Without a sidecar (someone deleted it) no token can be checked: the recorded pids decide
 //! ([`crate::inspect::Liveness::PidsOnly`]), and the same check in `open` covers the race.
@@ -31,9 +35,8 @@
 
 use crate::error::{Error, Result};
 use crate::inspect::{self, open_sidecar};
+use crate::region::same_file;
 use crate::{liveness, mapping, name};
-use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Outcome of [`remove`].
@@ -66,16 +69,9 @@ pub struct Cleaned {
     pub name: String,
     /// The file.
     pub path: PathBuf,
-    /// Whether it was removed (false in a dry run, or if it turned out to be in use after all).
+    /// Whether it was removed (false in a dry run, or for a region a process attached to between
+    /// the look and the removal's lock).
     pub removed: bool,
-}
-
-/// Whether `path` names the same file as `f`.
-fn same_file(f: &File, path: &Path) -> bool {
-    match (f.metadata(), path.symlink_metadata()) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }
 
 fn remove_path(path: &Path) -> Result<()> {
@@ -160,11 +156,21 @@ fn parse_tmp(file: &str) -> Option<(&str, u32)> {
 }
 
 /// Removes (or with `dry_run`, lists) stale regions, orphaned sidecars and leftover temporary
-/// files in `/dev/shm` (see the module docs). Never removes a region a live process uses.
-pub fn clean(dry_run: bool) -> Result<Vec<Cleaned>> {
+/// files in `/dev/shm` (see the module docs), only of regions whose names start with `prefix`
+/// if given. Never removes a region a live process uses.
+pub fn clean(dry_run: bool, prefix: Option<&str>) -> Result<Vec<Cleaned>> {
+    // The region a file in /dev/shm belongs to (itself, its sidecar, or its temporary).
+    let region_of = |f: &str| -> String {
+        match parse_tmp(f) {
+            Some((n, _)) => n,
+            None => f.strip_prefix('.').and_then(|r| r.strip_suffix(".muster-lock")).unwrap_or(f),
+        }
+        .to_owned()
+    };
     let mut files: Vec<String> = std::fs::read_dir(mapping::SHM_DIR)
         .map_err(Error::Io)?
         .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
+        .filter(|f| prefix.is_none_or(|p| region_of(f).starts_with(p)))
         .collect();
     files.sort();
     let live_tmp = |region: &str| {
@@ -175,8 +181,10 @@ pub fn clean(dry_run: bool) -> Result<Vec<Cleaned>> {
         if let Some((region, pid)) = parse_tmp(f) {
             if name::check_region_name(region).is_ok() && !liveness::pid_exists(pid) {
                 let path = PathBuf::from(mapping::SHM_DIR).join(f);
-                let removed = !dry_run && std::fs::remove_file(&path).is_ok();
-                out.push(Cleaned { kind: CleanKind::TempFile, name: region.to_owned(), path, removed });
+                // Another user's leftovers cannot be removed (sticky /dev/shm): not ours, skipped.
+                if dry_run || std::fs::remove_file(&path).is_ok() {
+                    out.push(Cleaned { kind: CleanKind::TempFile, name: region.to_owned(), path, removed: !dry_run });
+                }
             }
         } else if let Some(region) = f.strip_prefix('.').and_then(|r| r.strip_suffix(".muster-lock")) {
             if name::check_region_name(region).is_err() || mapping::region_path(region).symlink_metadata().is_ok() {
@@ -202,7 +210,16 @@ pub fn clean(dry_run: bool) -> Result<Vec<Cleaned>> {
             if !stale {
                 continue;
             }
-            let removed = !dry_run && matches!(remove_unused(f), Ok(Removal::Removed));
+            let removed = match dry_run {
+                true => false,
+                false => match remove_unused(f) {
+                    Ok(Removal::Removed) => true,
+                    // A process attached between our look and our lock: kept, and said so.
+                    Ok(Removal::InUse(_)) => false,
+                    // Not ours to remove (another user's sidecar or file): skipped.
+                    Err(_) => continue,
+                },
+            };
             out.push(Cleaned { kind: CleanKind::StaleRegion, name: f.clone(), path: mapping::region_path(f), removed });
         }
     }

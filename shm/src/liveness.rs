@@ -18,6 +18,10 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Once;
 
 const MAX_TOKENS: usize = 256;
+
+/// Sidecar byte a creator locks from before publishing a region until it is attached (beyond
+/// every process slot), so removers never take a region being created for stale.
+pub const CREATING_BYTE: u32 = 1 << 20;
 static TOKEN_FDS: [AtomicI32; MAX_TOKENS] = [const { AtomicI32::new(-1) }; MAX_TOKENS];
 static ATFORK: Once = Once::new();
 /// Bumped in every forked child, so a token can tell cheaply (one load, no `getpid`) whether it is
@@ -161,4 +165,14 @@ pub fn pid_exists(pid: u32) -> bool {
     // SAFETY: `kill` with signal 0 only checks for existence and permission; no memory arguments.
     let r = unsafe { libc::kill(pid, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether a remover holds its whole-file lock on the sidecar behind `probe` (see
+/// [`try_lock_all`]): the lock that conflicts on byte 0 then covers the whole file, while a
+/// token covers one byte (and no remover gets its lock while any token is held).
+pub fn remover_active(probe: &File) -> bool {
+    match lock_range(probe.as_raw_fd(), libc::F_OFD_GETLK, libc::F_WRLCK as libc::c_short, 0, 1) {
+        Ok(fl) => fl.l_type != libc::F_UNLCK as libc::c_short && fl.l_len == 0,
+        Err(_) => false,
+    }
 }

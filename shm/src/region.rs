@@ -3,7 +3,9 @@
 //! * **Create** writes the whole region into a private temporary file
 //!   (`/dev/shm/.<name>.<pid>.<n>.tmp`, `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600 or as configured) and
 //!   publishes it with `link(2)`, which fails with `EEXIST` if the name is taken. A region is
-//!   therefore never visible half-initialised, and two racing creators cannot both succeed.
+//!   therefore never visible half-initialised, and two racing creators cannot both succeed. The
+//!   creator holds a lock on its sidecar from before the link until it is attached, so a fresh
+//!   region is never taken for stale by `muster clean` (see `clean.rs`).
 //! * **Open** maps the file and validates the header (magic, layout version, layout hash, sizes,
 //!   capacities) before touching anything else. Files written by a foreign creator that publish
 //!   before initialising are waited for (bounded) while their header says "not ready".
@@ -136,29 +138,35 @@ impl Region {
         let map = Mapping::new(file, layout.total).map_err(cleanup)?;
         init_header(&map, &layout).map_err(cleanup)?;
         drop(map);
-        // The sidecar must exist before the region is visible.
-        mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, config.mode)
-            .and_then(|f| mapping::chmod(&f, config.mode))
-            .map_err(|e| cleanup(Error::from_open(e)))?;
+        // The sidecar must exist before the region is visible, and stays locked until we are
+        // attached: a fresh region has no process yet, and removers must not take it for stale.
+        let creating = hold_sidecar(name, config.mode).map_err(cleanup)?;
         let linked = mapping::link_file(&tmp, &mapping::region_path(name));
         let _ = std::fs::remove_file(&tmp);
         linked.map_err(Error::from_open)?;
-        Region::open(name)
+        let region = Region::open(name);
+        drop(creating);
+        region
     }
 
     /// Opens an existing region.
     pub fn open(name: &str) -> Result<Region> {
         name::check_region_name(name)?;
-        for _ in 0..OPEN_ATTEMPTS {
+        let start = Instant::now();
+        loop {
             if let Some(r) = Region::open_once(name)? {
                 return Ok(r);
             }
+            if start.elapsed() > READY_WAIT {
+                return Err(Error::Corrupt("region was being removed or replaced the whole time we opened it".into()));
+            }
+            std::thread::sleep(Duration::from_micros(200));
         }
-        Err(Error::Corrupt("region was removed or replaced while opening it, repeatedly".into()))
     }
 
     /// One attempt of [`Region::open`]; `Ok(None)` if the region or its sidecar was removed or
-    /// replaced meanwhile (checked once our token is held: see [`still_named`]).
+    /// replaced meanwhile (checked once our token is held: see [`still_named`]), or a remover
+    /// held every token while we tried (it is deciding whether the region is stale).
     fn open_once(name: &str) -> Result<Option<Region>> {
         let file = mapping::open_file(&mapping::region_path(name), libc::O_RDWR, 0).map_err(Error::from_open)?;
         let info = mapping::file_info(&file)?;
@@ -173,8 +181,10 @@ impl Region {
         let probe = mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, 0o600)
             .map_err(Error::from_open)?;
         let (slot, token, pending) = match attach(&map, &layout, name, &probe) {
-            // A remover holds every token while it unlinks (see `clean.rs`).
-            Err(Error::Full(_)) if !still_named(&map, &probe, name) => return Ok(None),
+            // A remover holds every token while it decides and unlinks (see `clean.rs`).
+            Err(Error::Full(_)) if crate::liveness::remover_active(&probe) || !still_named(&map, &probe, name) => {
+                return Ok(None)
+            }
             r => r?,
         };
         let inner = Inner {
@@ -244,8 +254,34 @@ impl Region {
     }
 }
 
-/// Attempts of [`Region::open`] when the region is removed or replaced while it opens.
-const OPEN_ATTEMPTS: u32 = 8;
+/// Opens (creating if needed) the sidecar of `name` and takes its creation lock
+/// ([`crate::liveness::CREATING_BYTE`]) on the file the path names, retrying while a remover
+/// holds the whole file (it may be unlinking an orphaned sidecar) or another creator of the same
+/// name holds the byte. The lock goes when the returned file is closed.
+fn hold_sidecar(name: &str, mode: u32) -> Result<File> {
+    let path = mapping::lock_path(name);
+    let start = Instant::now();
+    loop {
+        let f = mapping::open_file(&path, libc::O_RDWR | libc::O_CREAT, mode).map_err(Error::from_open)?;
+        mapping::chmod(&f, mode).map_err(Error::Io)?;
+        if Token::try_lock(&f, crate::liveness::CREATING_BYTE).map_err(Error::Io)? && same_file(&f, &path) {
+            return Ok(f);
+        }
+        if start.elapsed() > READY_WAIT {
+            return Err(Error::Corrupt("region sidecar stays locked by another process".into()));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether `path` names the file `f` is open on.
+pub(crate) fn same_file(f: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), path.symlink_metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
 
 /// Whether the region and sidecar paths of `name` still name the files we mapped and probe.
 ///
@@ -255,12 +291,7 @@ const OPEN_ATTEMPTS: u32 = 8;
 /// leaves the region alone), or it came after the unlinks and this check fails, so nobody ends
 /// up attached to a removed region.
 fn still_named(map: &Mapping, probe: &File, name: &str) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let same = |f: &File, path: std::path::PathBuf| match (f.metadata(), path.symlink_metadata()) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    };
-    same(map.file(), mapping::region_path(name)) && same(probe, mapping::lock_path(name))
+    same_file(map.file(), &mapping::region_path(name)) && same_file(probe, &mapping::lock_path(name))
 }
 
 fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {

@@ -17,6 +17,12 @@ use std::time::{Duration, Instant};
 /// Generous bound for any single step: a test fails instead of hanging.
 pub const WATCHDOG: Duration = Duration::from_secs(120);
 
+/// The prefix of every region name this test process makes: `muster clean --prefix` with it
+/// touches nothing of other processes running tests at the same time.
+pub fn prefix() -> String {
+    format!("mc-{}-", std::process::id())
+}
+
 /// A region name unique to this test process; the region, its sidecar and temporaries are
 /// removed on drop.
 pub struct TempName(pub String);
@@ -24,7 +30,7 @@ pub struct TempName(pub String);
 impl TempName {
     pub fn new(tag: &str) -> TempName {
         static N: AtomicU32 = AtomicU32::new(0);
-        TempName(format!("mc-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)))
+        TempName(format!("{}{tag}-{}", prefix(), N.fetch_add(1, Ordering::Relaxed)))
     }
     pub fn path(&self) -> String {
         format!("/dev/shm/{}", self.0)
