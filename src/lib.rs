@@ -59,5 +59,6 @@ pub use muster_shm::clean;
 /// [`Region::inspect`].
 pub use muster_shm::inspect;
 pub use muster_shm::{
-    Alternative, AltingBarrier, Barrier, Channel, Error, Region, RegionConfig, Result, Select, WaitPolicy, WaitResult,
+    Action, Alternative, AltingBarrier, Arrival, Barrier, Channel, Error, Region, RegionConfig, Result, Select,
+    WaitPolicy, WaitResult,
 };
