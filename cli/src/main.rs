@@ -140,7 +140,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     print_json(&serde_json::json!({"name": region, "removed": false, "in_use_by": pids}));
                 }
                 let who = if pids.is_empty() {
-                    "a process that is attaching".to_owned()
+                    "a live process (pid unknown: it is attaching, or the region is unreadable)".to_owned()
                 } else {
                     let p: Vec<String> = pids.iter().map(u32::to_string).collect();
                     format!("pid {}", p.join(", "))

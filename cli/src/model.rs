@@ -73,7 +73,7 @@ pub fn ls(listing: &[Listing]) -> Value {
                 barriers_capacity: None,
                 processes_alive: None,
                 processes_dead: None,
-                stale: None,
+                stale: l.stale,
                 liveness: None,
                 processes: Vec::new(),
             },
@@ -89,6 +89,7 @@ pub fn reason(r: Option<BreakReason>) -> Option<String> {
         BreakReason::TimedOut => "timed out".to_owned(),
         BreakReason::Reset => "reset".to_owned(),
         BreakReason::PeerDied(pid) => format!("peer died (pid {pid})"),
+        BreakReason::ActionFailed => "completion action failed".to_owned(),
     })
 }
 
@@ -108,8 +109,8 @@ struct Barrier {
     arrived: u32,
     waiting: u32,
     generation: u32,
-    /// Released generations; null until the library records them.
-    episodes: Option<u64>,
+    /// Released generations (episodes completed).
+    episodes: u64,
     broken: bool,
     broken_reason: Option<String>,
     members: Vec<Member>,

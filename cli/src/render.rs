@@ -69,9 +69,14 @@ pub fn ls(listing: &[Listing]) -> String {
                 );
             }
             Err(e) => {
+                let state = match l.stale {
+                    Some(true) => "stale, ",
+                    Some(false) => "live, ",
+                    None => "",
+                };
                 let _ = writeln!(
                     out,
-                    "{:<32} {:>10} {:>7} {:>13} {:>11} {:>8}  unreadable: {}",
+                    "{:<32} {:>10} {:>7} {:>13} {:>11} {:>8}  {state}unreadable: {}",
                     l.name,
                     "-",
                     "-",
@@ -109,8 +114,6 @@ pub fn show(s: &Snapshot) -> String {
     if !s.barriers.is_empty() {
         let _ = writeln!(o, "\nbarriers:");
         for b in &s.barriers {
-            // EPISODES: shown once the library counts them (see `BarrierInfo::episodes`).
-            let episodes = b.episodes.map_or_else(|| "n/a".to_owned(), |e| e.to_string());
             let broken = if b.broken {
                 format!("BROKEN ({})", reason(b.broken_reason).unwrap_or_else(|| "reason not published".into()))
             } else {
@@ -124,7 +127,7 @@ pub fn show(s: &Snapshot) -> String {
                 b.parties,
                 b.arrived,
                 b.generation,
-                episodes,
+                b.episodes,
                 broken
             );
             let members = pids(b.members.iter().map(|m| (m.pid, m.alive)));

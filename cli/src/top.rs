@@ -1,8 +1,8 @@
 //! `muster top`: a live view of one region, refreshed every interval.
 //!
 //! Rates are differences between two snapshots divided by the time between them: episodes/s
-//! from the barrier's released-generation counter when the library records it, else from the
-//! generation (which also moves on `reset`). On a terminal the view redraws in place and `q`
+//! from each barrier's count of released generations (resets and breaks do not count), alting
+//! events/s from its completion counter. On a terminal the view redraws in place and `q`
 //! (or Ctrl-C) quits; raw mode is switched on only for reading keys and always restored. Without a
 //! terminal (a pipe, `--json`), one frame is written per refresh.
 
@@ -32,11 +32,6 @@ impl Drop for RawMode {
     }
 }
 
-/// Counter of a barrier that moves once per episode.
-fn progress(b: &inspect::BarrierInfo) -> u64 {
-    b.episodes.unwrap_or(u64::from(b.generation))
-}
-
 struct Row {
     name: String,
     kind: &'static str,
@@ -49,19 +44,14 @@ struct Row {
 
 fn rows(now: &Snapshot, prev: Option<(&Snapshot, Duration)>) -> Vec<Row> {
     let before: HashMap<&str, u64> =
-        prev.map(|(p, _)| p.barriers.iter().map(|b| (b.name.as_str(), progress(b))).collect()).unwrap_or_default();
+        prev.map(|(p, _)| p.barriers.iter().map(|b| (b.name.as_str(), b.episodes)).collect()).unwrap_or_default();
     let mut out: Vec<Row> = now
         .barriers
         .iter()
         .map(|b| {
             let rate = prev.and_then(|(_, dt)| {
                 let old = *before.get(b.name.as_str())?;
-                let delta = if b.episodes.is_some() {
-                    progress(b).wrapping_sub(old)
-                } else {
-                    u64::from((progress(b) as u32).wrapping_sub(old as u32))
-                };
-                Some(delta as f64 / dt.as_secs_f64().max(1e-9))
+                Some(b.episodes.wrapping_sub(old) as f64 / dt.as_secs_f64().max(1e-9))
             });
             Row {
                 name: b.name.clone(),

@@ -36,7 +36,7 @@ fn live_region_is_listed_and_shown_without_joining() {
     let entry = ls_entry(&name.0).expect("region listed");
     assert_eq!(entry["stale"], false);
     assert_eq!(entry["accessible"], true);
-    assert_eq!(entry["layout_version"], 1);
+    assert_eq!(entry["layout_version"], muster_shm::layout::LAYOUT_VERSION);
     assert_eq!(entry["creator_pid"], pid);
     assert_eq!(entry["barriers_used"], 4, "phase, group, alt, ch: {entry}");
     assert_eq!(entry["barriers_capacity"], 1024);
@@ -52,6 +52,9 @@ fn live_region_is_listed_and_shown_without_joining() {
     assert_eq!(phase["waiting"], 0);
     assert_eq!(phase["generation"], 0);
     assert_eq!(phase["broken"], false);
+    assert_eq!(phase["episodes"], 0);
+    // The holder only opened it: an observer is not a party.
+    assert_eq!(phase["members"], serde_json::json!([]));
     let group = find(&show, "barriers", "group");
     assert_eq!(group["kind"], "membership");
     assert_eq!(group["parties"], 1);
@@ -92,10 +95,18 @@ fn waiter_shows_up_and_sigkill_makes_the_region_stale() {
     let name = TempName::new("stale");
     let mut waiter = spawn("waiter", &name.0);
     let pid = u64::from(waiter.pid());
-    eventually("waiter arrived", || find(&muster_json(&["show", &name.0]), "barriers", "group")["waiting"] == 1);
-    let group = find(&muster_json(&["show", &name.0]), "barriers", "group").clone();
+    eventually("waiter arrived", || {
+        let show = muster_json(&["show", &name.0]);
+        find(&show, "barriers", "group")["waiting"] == 1 && find(&show, "barriers", "pair")["waiting"] == 1
+    });
+    let show = muster_json(&["show", &name.0]);
+    let group = find(&show, "barriers", "group");
     assert_eq!(group["parties"], 2);
     assert_eq!(group["members"][0]["count"], 2);
+    // A counted barrier's parties are the processes that arrived.
+    let pair = find(&show, "barriers", "pair");
+    assert_eq!((pair["kind"].as_str(), pair["parties"].as_u64()), (Some("counted"), Some(2)));
+    assert_eq!(pids(&pair["members"]), vec![(pid, true)]);
 
     waiter.kill9();
     let entry = ls_entry(&name.0).expect("still listed after SIGKILL");
@@ -105,8 +116,25 @@ fn waiter_shows_up_and_sigkill_makes_the_region_stale() {
     let show = muster_json(&["show", &name.0]);
     assert_eq!(show["stale"], true);
     assert_eq!(pids(&find(&show, "barriers", "group")["members"]), vec![(pid, false)]);
+    assert_eq!(pids(&find(&show, "barriers", "pair")["members"]), vec![(pid, false)]);
     let text = String::from_utf8(muster(&["ls"]).stdout).unwrap();
     assert!(text.lines().any(|l| l.starts_with(&name.0) && l.ends_with("stale")), "{text}");
+
+    // Inspecting cleaned nothing up; a process that waits at "pair" does, and the break and its
+    // reason show.
+    {
+        let r = Region::open(&name.0).unwrap();
+        let pair = r.barrier("pair", 2).unwrap();
+        let e = pair.wait_timeout(std::time::Duration::from_secs(60)).unwrap_err();
+        assert!(matches!(e, muster_shm::Error::PeerDied { pid: p } if u64::from(p) == pid), "{e}");
+        let b = find(&muster_json(&["show", &name.0]), "barriers", "pair").clone();
+        assert_eq!(
+            (b["broken"].as_bool(), b["broken_reason"].as_str()),
+            (Some(true), Some(&*format!("peer died (pid {pid})")))
+        );
+        let text = String::from_utf8(muster(&["show", &name.0, "pair"]).stdout).unwrap();
+        assert!(text.contains(&format!("BROKEN (peer died (pid {pid}))")), "{text}");
+    }
 
     // A stale region goes without --force, sidecar included.
     let out = muster(&["rm", &name.0]);
@@ -126,6 +154,28 @@ fn broken_barrier_shows_the_reason() {
     // This process is attached and alive; inspection added nobody.
     assert_eq!(pids(&show["processes"]), vec![(u64::from(std::process::id()), true)]);
     drop(b);
+    drop(r);
+}
+
+#[test]
+fn episodes_and_counted_parties_are_counted() {
+    let name = TempName::new("episodes");
+    let r = Region::create(&name.0, &RegionConfig::default()).unwrap();
+    let solo = r.barrier("solo", 1).unwrap();
+    for _ in 0..5 {
+        solo.wait().unwrap();
+    }
+    let b = find(&muster_json(&["show", &name.0, "solo"]), "barriers", "solo").clone();
+    assert_eq!((b["episodes"].as_u64(), b["generation"].as_u64()), (Some(5), Some(5)));
+    assert_eq!(pids(&b["members"]), vec![(u64::from(std::process::id()), true)]);
+    // A reset moves the generation, not the episode count.
+    solo.reset().unwrap();
+    let text = String::from_utf8(muster(&["show", &name.0, "solo"]).stdout).unwrap();
+    assert!(text.contains("episodes 5"), "{text}");
+    drop(solo);
+    // Closing the handle that arrived gives the party up.
+    let b = find(&muster_json(&["show", &name.0, "solo"]), "barriers", "solo").clone();
+    assert_eq!(b["members"], serde_json::json!([]));
     drop(r);
 }
 
@@ -183,6 +233,8 @@ fn bad_files_are_reported_with_the_reason_never_a_panic() {
     assert!(get(&foreign).is_none(), "foreign file listed");
     let e = get(&newer).expect("newer listed");
     assert!(e["error"].as_str().unwrap().contains("layout version 99"), "{e}");
+    // Liveness needs only the sidecar: known even for a file this build cannot read.
+    assert_eq!(e["stale"], true, "{e}");
     assert!(get(&trunc).expect("trunc listed")["error"].as_str().unwrap().contains("truncated"));
     assert!(get(&caps).is_some() && get(&tiny).is_some());
     assert_eq!(get(&names).expect("names listed")["error"], Value::Null);

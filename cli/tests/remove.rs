@@ -142,3 +142,29 @@ fn clean_racing_openers_removes_nothing_live() {
     assert_eq!(ls_entry(&held.0).expect("held listed")["processes"][0]["pid"], holder.pid());
     assert!(holder.finish());
 }
+
+/// Liveness comes from the sidecar, not from parsing the file: a region this build cannot read
+/// (here: its header claims layout version 99) is kept while a process uses it and cleaned once
+/// none does.
+#[test]
+fn unreadable_regions_are_judged_by_their_sidecar() {
+    use std::os::unix::fs::FileExt;
+    let _one = CLEANING.lock().unwrap_or_else(|e| e.into_inner());
+    let name = TempName::new("v99");
+    let region = muster_shm::Region::create(&name.0, &muster_shm::RegionConfig::default()).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(name.path()).unwrap();
+    f.write_all_at(&99u32.to_le_bytes(), 8).unwrap();
+    let e = ls_entry(&name.0).expect("listed");
+    assert!(e["error"].as_str().unwrap().contains("layout version 99"), "{e}");
+    assert_eq!(e["stale"], false, "{e}");
+    assert_error(&muster(&["rm", &name.0]), &name.0, "in use by a live process");
+    let v = muster_json(&["clean", "--prefix", &prefix()]);
+    assert!(v["items"].as_array().unwrap().iter().all(|i| i["name"] != name.0.as_str()), "{v}");
+    assert!(std::fs::metadata(name.path()).is_ok());
+
+    drop(region);
+    let v = muster_json(&["clean", "--prefix", &prefix()]);
+    let item = v["items"].as_array().unwrap().iter().find(|i| i["name"] == name.0.as_str()).cloned();
+    assert_eq!(item.map(|i| (i["kind"].clone(), i["removed"].clone())), Some(("stale_region".into(), true.into())));
+    assert!(std::fs::metadata(name.path()).is_err() && std::fs::metadata(name.sidecar()).is_err());
+}

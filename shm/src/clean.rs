@@ -45,7 +45,7 @@ pub enum Removal {
     /// The region (and its sidecar) are gone.
     Removed,
     /// Live processes use it (their pids, as far as the process table tells; empty if a process
-    /// is attaching right now); nothing was removed.
+    /// is attaching right now or the file cannot be read); nothing was removed.
     InUse(Vec<u32>),
 }
 

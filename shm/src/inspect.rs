@@ -8,7 +8,8 @@
 //! read-only descriptor and cannot be fooled by pid reuse. Without a sidecar (someone removed
 //! it) liveness falls back to "does the recorded pid exist" and says so ([`Liveness::PidsOnly`]).
 //!
-//! The header is checked by the same [`validate`](crate::region) as [`Region::open`]; every
+//! The header is checked by the same validation as [`Region::open`] (without waiting for a
+//! header that is not ready); every
 //! table read afterwards goes through the bounds-checked [`Mapping::get`] and loops are capped by
 //! the validated capacities, so a corrupt, truncated, foreign or newer-version file yields an
 //! [`Error`], never a panic. A snapshot is not atomic: each value is one that was in the region
@@ -22,14 +23,13 @@ use crate::error::{Error, Result};
 use crate::layout::{Capacities, Header, Layout, NameEntry, ProcSlot, HEADER_SIZE, MAGIC};
 use crate::mapping::{self, Mapping};
 use crate::process::{self, ALIVE, CLEANING};
-use crate::region::{validate, Region};
+use crate::region::{validate_within, Region};
 use crate::registry::{self, ALTING, CHANNEL, KIND_TAG, LIVE, MEMBERSHIP};
 use crate::{liveness, name};
 use muster_core::alting::inspect::FrontEndStatus;
 use muster_core::alting::AltTables;
-use muster_core::barrier::{BarrierCell, Ticket};
+use muster_core::barrier::{counter_count, BarrierCell};
 use muster_core::sync::{AtomicU32, Ordering};
-use muster_core::wait::Poll;
 use std::fs::File;
 use std::io::Read;
 
@@ -66,14 +66,15 @@ pub enum BarrierKind {
     Membership,
 }
 
-/// One process holding member handles of (or, for counted barriers, having arrived at) a barrier.
+/// One party process of a barrier: it holds enrolled member handles (membership barriers) or
+/// has arrived through a handle it still has open (counted barriers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemberInfo {
     /// Process-table slot.
     pub slot: u32,
     /// Its pid (0 if the slot is free by now).
     pub pid: u32,
-    /// Member handles (or parties) this process holds.
+    /// Member handles (membership) or arriving handles (counted) this process holds.
     pub count: u32,
     /// Whether that process is alive.
     pub alive: bool,
@@ -94,15 +95,13 @@ pub struct BarrierInfo {
     pub arrived: u32,
     /// Current generation (wraps at 2^32).
     pub generation: u32,
-    /// Released generations so far.
-    // EPISODES: `BarrierCell::episodes()` is being added to muster-core on main; until it lands
-    // this is `None` and readers fall back to the generation.
-    pub episodes: Option<u64>,
+    /// Released generations so far (episodes completed; resets and breaks not counted).
+    pub episodes: u64,
     /// Whether the current generation is broken.
     pub broken: bool,
     /// Why, if broken and the reason was published.
     pub broken_reason: Option<BreakReason>,
-    /// Processes with member handles (or recorded arrivals) on this barrier.
+    /// Party processes of this barrier.
     pub members: Vec<MemberInfo>,
 }
 
@@ -205,6 +204,18 @@ pub struct Listing {
     pub name: String,
     /// Its snapshot, or why it could not be read ([`Error::Permission`]: another user's region).
     pub snapshot: Result<Snapshot>,
+    /// Whether no live process uses it, from the sidecar's tokens; known also for files whose
+    /// content cannot be read (another layout version, corrupt), `None` if the sidecar cannot be
+    /// probed.
+    pub stale: Option<bool>,
+}
+
+/// Staleness from the sidecar alone (no need to understand the region file).
+fn stale_by_sidecar(name: &str) -> Option<bool> {
+    match open_sidecar(name) {
+        Ok(Some(f)) => liveness::any_held(&f).ok().map(|held| !held),
+        _ => None,
+    }
 }
 
 /// Every Muster region in `/dev/shm`, sorted by name. A file counts as a Muster region if it
@@ -219,10 +230,17 @@ pub fn list() -> Result<Vec<Listing>> {
             continue;
         }
         match probe_magic(&name) {
-            Ok(true) => out.push(Listing { snapshot: inspect(&name), name }),
+            Ok(true) => {
+                let snapshot = inspect(&name);
+                let stale = match &snapshot {
+                    Ok(s) => Some(s.stale()),
+                    Err(_) => stale_by_sidecar(&name),
+                };
+                out.push(Listing { snapshot, name, stale })
+            }
             Ok(false) => {}
             Err(Error::Permission) if mapping::lock_path(&name).symlink_metadata().is_ok() => {
-                out.push(Listing { name, snapshot: Err(Error::Permission) })
+                out.push(Listing { name, snapshot: Err(Error::Permission), stale: None })
             }
             Err(_) => {}
         }
@@ -262,7 +280,7 @@ pub fn inspect(name: &str) -> Result<Snapshot> {
         return Err(Error::Corrupt(format!("region file is truncated ({} bytes)", info.size)));
     }
     let map = Mapping::new_read_only(file, info.size)?;
-    let layout = validate(&map, info.size)?;
+    let layout = validate_within(&map, info.size, std::time::Duration::ZERO)?;
     let sidecar = open_sidecar(name)?;
     let view = View { map: &map, layout, sidecar: sidecar.as_ref() };
     view.snapshot(name, info.size)
@@ -365,18 +383,15 @@ impl View<'_> {
 
     fn barrier(&self, procs: &[ProcessInfo], name: String, i: u32, kind: u32) -> Result<BarrierInfo> {
         let cell: &BarrierCell = self.map.get(self.layout.cell(i)).ok_or_else(|| corrupt("barrier table"))?;
+        // `state`, `break_reason` and `episodes` are plain loads: safe on the read-only mapping.
         let s = cell.state();
-        // The reason is published with the broken state; `outcome` only loads (the mirror, the
-        // info word), so it is safe on the read-only mapping.
-        let ticket = Ticket { generation: s.generation, index: 0, released: false, parties: s.parties };
-        let broken_reason = match (s.broken, cell.outcome(&ticket)) {
-            (true, Poll::Ready(Err(r))) => Some(r),
-            _ => None,
-        };
+        let broken_reason = s.broken.then(|| cell.break_reason());
         let mut members = Vec::new();
         for p in 0..self.layout.caps.max_processes {
             let c: &AtomicU32 = self.map.get(self.layout.member(i, p)).ok_or_else(|| corrupt("member table"))?;
-            let count = c.load(Ordering::Acquire);
+            // Counted barriers record the processes that arrived, membership barriers their
+            // enrolled handles, in the same table (`muster_core::barrier::membership`).
+            let count = counter_count(c.load(Ordering::Acquire));
             if count == 0 {
                 continue;
             }
@@ -390,7 +405,7 @@ impl View<'_> {
             parties: s.parties,
             arrived: s.arrived,
             generation: s.generation,
-            episodes: None,
+            episodes: cell.episodes(),
             broken: s.broken,
             broken_reason,
             members,

@@ -317,6 +317,12 @@ fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {
 
 /// Validates the header of a mapped region file of `size` bytes and returns its layout.
 pub(crate) fn validate(map: &Mapping, size: u64) -> Result<Layout> {
+    validate_within(map, size, READY_WAIT)
+}
+
+/// [`validate`], waiting at most `ready_wait` for a header that is not ready yet (inspection
+/// does not wait: it reports the file as not ready).
+pub(crate) fn validate_within(map: &Mapping, size: u64, ready_wait: Duration) -> Result<Layout> {
     let h: &Header = map.get(0).ok_or_else(|| Error::Corrupt("header does not fit".into()))?;
     let start = Instant::now();
     loop {
@@ -327,7 +333,7 @@ pub(crate) fn validate(map: &Mapping, size: u64) -> Result<Layout> {
         if magic != 0 && magic != MAGIC {
             return Err(Error::Corrupt("bad magic: not a Muster region".into()));
         }
-        if start.elapsed() > READY_WAIT {
+        if start.elapsed() >= ready_wait {
             return Err(Error::Corrupt("region never became ready (creator died while initialising?)".into()));
         }
         std::thread::sleep(Duration::from_millis(1));

@@ -234,12 +234,17 @@ pub fn child_main() {
             ready();
             wait_stdin_eof();
         }
-        // Joins "group" and waits at it alone (a second party is needed), so `show` sees one
-        // waiter; dies waiting when SIGKILLed.
+        // Joins "group" twice and waits at it with one handle (the other never arrives), and
+        // from a second thread waits at the counted barrier "pair" (2 parties) alone, so `show`
+        // sees one waiter on each; dies waiting when SIGKILLed.
         "waiter" => {
             let r = Region::open_or_create(&name, &cfg).unwrap_or_else(|e| die(format!("open: {e}")));
             let g = r.join("group").unwrap_or_else(|e| die(format!("join: {e}")));
             let _other = r.join("group").unwrap_or_else(|e| die(format!("join: {e}")));
+            let pair = r.barrier("pair", 2).unwrap_or_else(|e| die(format!("barrier: {e}")));
+            std::thread::spawn(move || {
+                let _ = pair.wait_timeout(Duration::from_secs(100));
+            });
             ready();
             let _ = g.wait_timeout(Duration::from_secs(100));
         }
