@@ -297,7 +297,8 @@ fn without_a_sidecar_liveness_falls_back_to_pids() {
     holder.kill9();
     let e = ls_entry(&name.0).expect("listed");
     assert_eq!(e["stale"], true, "{e}");
+    // Removal makes a sidecar to lock while it removes, and removes that too.
     let out = muster(&["rm", &name.0]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(std::fs::metadata(name.path()).is_err());
+    assert!(std::fs::metadata(name.path()).is_err() && std::fs::metadata(name.sidecar()).is_err());
 }

@@ -20,8 +20,12 @@
 //! region until it is attached (`Region::create`), so a region that is being created, and has
 //! no process yet, is never taken for stale.
 //!
+//! The remover checks, once locked, that the sidecar path still names the file it locked (else
+//! the sidecar was removed, and perhaps the region replaced, meanwhile: it looks again).
+//!
 //! Without a sidecar (someone deleted it) no token can be checked: the recorded pids decide
-//! ([`crate::inspect::Liveness::PidsOnly`]), and the same check in `open` covers the race.
+//! ([`crate::inspect::Liveness::PidsOnly`]); then the remover makes a sidecar (`O_EXCL`; if an
+//! opener made one first, its tokens decide) and removes under its lock as above.
 //!
 //! ## What `clean` removes
 //! * stale regions: Muster files (magic checked) with no live token, whatever their content
@@ -116,35 +120,47 @@ fn live_pids(name: &str) -> Vec<u32> {
 /// The locked removal of the module docs.
 fn remove_unused(name: &str) -> Result<Removal> {
     let lock_path = mapping::lock_path(name);
-    let lock = match mapping::open_file(&lock_path, libc::O_RDWR, 0) {
-        Ok(f) => Some(f),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
-        Err(e) => return Err(Error::from_open(e)),
-    };
-    match &lock {
-        Some(f) => {
-            if !liveness::try_lock_all(f).map_err(Error::Io)? {
-                return Ok(Removal::InUse(live_pids(name)));
+    for _ in 0..REMOVE_ATTEMPTS {
+        let lock = match mapping::open_file(&lock_path, libc::O_RDWR, 0) {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                // No sidecar: the recorded pids decide (a process attached before the sidecar
+                // was deleted holds its token on the deleted file). Then we make a sidecar and
+                // lock it, so that nobody can attach while we remove.
+                match inspect::inspect(name) {
+                    Ok(s) if s.any_alive => return Ok(Removal::InUse(s.live_pids())),
+                    Ok(_) | Err(Error::Corrupt(_)) | Err(Error::Version { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+                match mapping::open_file(&lock_path, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600) {
+                    Ok(f) => f,
+                    // An opener made one meanwhile: judge by its tokens.
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+                    Err(e) => return Err(Error::from_open(e)),
+                }
             }
+            Err(e) => return Err(Error::from_open(e)),
+        };
+        if !liveness::try_lock_all(&lock).map_err(Error::Io)? {
+            return Ok(Removal::InUse(live_pids(name)));
         }
-        None => {
-            // No sidecar: the recorded pids decide. An unreadable file is treated as in use.
-            match inspect::inspect(name) {
-                Ok(s) if s.any_alive => return Ok(Removal::InUse(s.live_pids())),
-                Ok(_) | Err(Error::Corrupt(_)) | Err(Error::Version { .. }) => {}
-                Err(e) => return Err(e),
-            }
+        if !same_file(&lock, &lock_path) {
+            // The sidecar was removed (and maybe the region replaced) before we locked it: what
+            // the path names now is not what we locked. Look again.
+            continue;
         }
+        // Locked, and still the region's sidecar: no process is attached or attaching (every
+        // attacher and creator locks this file first), and none can until we let go.
+        remove_path(&mapping::region_path(name))?;
+        remove_path(&lock_path)?;
+        drop(lock);
+        return Ok(Removal::Removed);
     }
-    remove_path(&mapping::region_path(name))?;
-    if let Some(f) = &lock {
-        if same_file(f, &lock_path) {
-            remove_path(&lock_path)?;
-        }
-    }
-    drop(lock);
-    Ok(Removal::Removed)
+    Ok(Removal::InUse(live_pids(name)))
 }
+
+/// Rounds of [`remove_unused`] when the sidecar is replaced under it.
+const REMOVE_ATTEMPTS: u32 = 4;
 
 /// Parses `.NAME.PID.N.tmp` (the temporary file of `Region::create`).
 fn parse_tmp(file: &str) -> Option<(&str, u32)> {
