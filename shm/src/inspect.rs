@@ -15,6 +15,20 @@
 //! [`Error`], never a panic. A snapshot is not atomic: each value is one that was in the region
 //! while we read, and values change under us while processes run.
 //!
+//! ```no_run
+//! use muster_shm::{inspect, Region};
+//! # fn main() -> muster_shm::Result<()> {
+//! let snap = Region::inspect("my-app")?;
+//! for b in &snap.barriers {
+//!     let dead: Vec<u32> = b.members.iter().filter(|m| !m.alive).map(|m| m.pid).collect();
+//!     println!("{}: {} of {} waiting, {} episodes, dead parties {dead:?}", b.name, b.arrived, b.parties, b.episodes);
+//! }
+//! for l in inspect::list()? {
+//!     println!("{} stale={:?}", l.name, l.stale);
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Cost: reading touches the pages of the process table, the name table and the used barriers'
 //! rows, which tmpfs then allocates if they were never written (128 KiB + 32 KiB for the
 //! default capacities).
