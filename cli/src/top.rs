@@ -102,7 +102,8 @@ fn frame_text(now: &Snapshot, rows: &[Row], interval: Duration) -> String {
         let rate = r.rate.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
         s.push_str(&format!(
             "{:<28} {:<10} {:>7} {:>7} {:>12} {:>12}  {}\r\n",
-            r.name,
+            // Names come from the region: escaped, so a hostile one cannot drive the terminal.
+            r.name.escape_debug().to_string(),
             r.kind,
             r.parties,
             r.waiting,
