@@ -15,6 +15,7 @@ pub mod futex;
 pub mod inspect;
 pub mod layout;
 mod liveness;
+pub mod load;
 pub mod mapping;
 pub mod name;
 mod process;
