@@ -119,6 +119,16 @@ fn tmp_name(name: &str) -> String {
 }
 
 impl Region {
+    /// [`Error::Misuse`] in a forked child that inherited this handle (its liveness token is the
+    /// parent's): objects it created would carry the parent's identity.
+    pub(crate) fn refuse_forked(&self) -> Result<()> {
+        if self.inner.token_alive_here() {
+            Ok(())
+        } else {
+            Err(Error::Misuse("region handle used in a forked child; open the region again"))
+        }
+    }
+
     /// Creates a region; fails with [`Error::Exists`] if the name is taken.
     pub fn create(name: &str, config: &RegionConfig) -> Result<Region> {
         name::check_region_name(name)?;
