@@ -58,6 +58,12 @@ mod heap;
 pub use muster_cluster as cluster;
 
 pub use heap::HeapBarrier;
+/// Removing regions without pulling them from under live processes (`muster rm`/`clean`).
+pub use muster_shm::clean;
+/// Read-only inspection of regions without joining them (what `muster ls`/`show` print); also
+/// [`Region::inspect`].
+pub use muster_shm::inspect;
 pub use muster_shm::{
-    Alternative, AltingBarrier, Barrier, Channel, Error, Region, RegionConfig, Result, Select, WaitPolicy, WaitResult,
+    Action, Alternative, AltingBarrier, Arrival, Barrier, Channel, Error, Region, RegionConfig, Result, Select,
+    WaitPolicy, WaitResult,
 };

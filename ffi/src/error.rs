@@ -58,15 +58,19 @@ pub const MUSTER_EPERM: c_int = -14;
 pub const MUSTER_ENOMEM: c_int = -15;
 /// Another operating-system error (see `muster_last_error_message`).
 pub const MUSTER_EIO: c_int = -16;
+/// A completion action (`muster_barrier_set_action`) failed: it returned non-zero (or, from
+/// another language's binding, raised). The generation is broken for every party until
+/// `muster_barrier_reset`; the party that ran the action gets this code, the others too.
+pub const MUSTER_EACTION: c_int = -17;
 /// A coordination service the barrier depends on (etcd, for barriers that span hosts) cannot be
 /// reached within the caller's timeout, or has given up on this process (its lease expired).
 pub const MUSTER_EUNAVAILABLE: c_int = -18;
 /// An internal error: a bug in libmuster was caught before it could cross the C boundary.
-/// Codes -17 and -19 to -31 are reserved for later versions.
+/// Codes -19 to -31 are reserved for later versions.
 pub const MUSTER_EINTERNAL: c_int = -32;
 
 /// All codes, for tests and for `muster_strerror`.
-pub(crate) const CODES: [(c_int, &CStr); 19] = [
+pub(crate) const CODES: [(c_int, &CStr); 20] = [
     (MUSTER_OK, c"success"),
     (MUSTER_EINVAL, c"invalid argument"),
     (MUSTER_ENAME, c"invalid name"),
@@ -84,6 +88,7 @@ pub(crate) const CODES: [(c_int, &CStr); 19] = [
     (MUSTER_EPERM, c"permission denied"),
     (MUSTER_ENOMEM, c"out of memory"),
     (MUSTER_EIO, c"i/o error"),
+    (MUSTER_EACTION, c"completion action failed"),
     (MUSTER_EUNAVAILABLE, c"coordination service (etcd) unavailable"),
     (MUSTER_EINTERNAL, c"internal error in libmuster"),
 ];
@@ -145,6 +150,7 @@ pub(crate) fn from_shm(e: &Error) -> c_int {
         Error::Permission => MUSTER_EPERM,
         Error::NoMemory => MUSTER_ENOMEM,
         Error::Io(_) => MUSTER_EIO,
+        Error::ActionFailed(_) => MUSTER_EACTION,
         Error::HostDied { pid, .. } => {
             let pid = *pid;
             let _ = LAST.try_with(|l| {
@@ -244,6 +250,7 @@ mod tests {
             MUSTER_EPERM,
             MUSTER_ENOMEM,
             MUSTER_EIO,
+            MUSTER_EACTION,
         ];
         for (i, c) in want.iter().enumerate() {
             assert_eq!(*c, -(i as c_int) - 1);

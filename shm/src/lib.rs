@@ -9,10 +9,13 @@
 
 pub mod alting;
 pub mod barrier;
+pub mod clean;
 pub mod error;
 pub mod futex;
+pub mod inspect;
 pub mod layout;
 mod liveness;
+pub mod load;
 pub mod mapping;
 pub mod name;
 mod process;
@@ -20,7 +23,7 @@ pub mod region;
 mod registry;
 
 pub use alting::{Alternative, AltingBarrier, Channel, Select};
-pub use barrier::{Barrier, WaitResult};
+pub use barrier::{Action, Arrival, Barrier, WaitResult};
 pub use error::{Error, Result};
 pub use muster_core::wait::WaitPolicy;
 pub use region::{Region, RegionConfig};
