@@ -98,6 +98,19 @@
 //!   action (yet) to run the etcd stage inside the local generation.
 //! * A process that joins concurrently with a generation's decision may be included or not
 //!   (linearized by the etcd commit order), like a local enroll racing a completion.
+//!
+//! ## Known problems
+//!
+//! * The benchmark's "1 host x 6 processes" configuration hung once (four members parked in the
+//!   etcd stage, two timed out in the local stage after 60 s); not yet understood, so the bench
+//!   leaves it out unless asked (`--solo`). The tests (3 hosts x 2, 2 hosts x 1-2) pass.
+//! * The host leader is the local generation's arrival 0. If that arrival times out and
+//!   withdraws while the others complete the local generation, nobody leads the host in that
+//!   generation and its other members wait (until their timeouts).
+//! * A host's survivors of a local death can see it twice: `PeerDied` from the local stage,
+//!   then `HostDied` when the cluster generation they re-join breaks on the same death.
+//! * When the etcd member that was Raft leader is the one cut off, dead-host detection takes
+//!   longer than the TTL (measured ~3.5 s for 2 s): the new leader renews every lease.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod barrier;

@@ -60,10 +60,10 @@ fn members_join_and_leave_between_generations() {
     let eps = etcd.endpoints().join(",");
     let mut ws = Workers::new();
     let mut steady = Vec::new();
-    for h in 0..2 {
-        let mut a = args(&name, &regions.0[h], &eps, "loop");
+    for (host, region) in hosts.iter().zip(&regions.0).take(2) {
+        let mut a = args(&name, region, &eps, "loop");
         a.push(("gens", "80".into()));
-        steady.push(ws.spawn(hosts[h], &a));
+        steady.push(ws.spawn(host, &a));
     }
     ws.await_each(&steady, "ready", WATCHDOG);
     ws.go(&steady);
