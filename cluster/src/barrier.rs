@@ -368,12 +368,18 @@ impl ClusterBarrier {
         }
     }
 
-    /// Takes the deaths among changes already delivered, without waiting.
-    async fn drain(&self, w: &mut Watch, deaths: &mut Vec<(i64, String, u32)>) -> Result<()> {
+    /// Takes the deaths among changes already delivered, without waiting. Returns whether there
+    /// were any changes (then the caller must read the keys again: a change consumed here will
+    /// not wake `next_change`).
+    async fn drain(&self, w: &mut Watch, deaths: &mut Vec<(i64, String, u32)>) -> Result<bool> {
+        let mut any = false;
         loop {
             match self.next_change(w, Some(Instant::now())).await {
-                Ok(d) => deaths.extend(d),
-                Err(Error::Timeout) => return Ok(()),
+                Ok(d) => {
+                    deaths.extend(d);
+                    any = true;
+                }
+                Err(Error::Timeout) => return Ok(any),
                 Err(e) => return Err(e),
             }
         }
@@ -422,7 +428,9 @@ impl ClusterBarrier {
         let mut value = Some(value);
         let mut arrived = false;
         loop {
-            self.drain(watch, deaths).await?;
+            if self.drain(watch, deaths).await? {
+                snap = self.snapshot(deadline).await?;
+            }
             if snap.roster_mod == first_roster {
                 for key in first_members.iter().filter(|key| !snap.kvs.contains_key(*key)) {
                     if let Some((h, p)) = k.parse_member(key.as_bytes()) {
