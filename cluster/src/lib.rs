@@ -101,9 +101,6 @@
 //!
 //! ## Known problems
 //!
-//! * The benchmark's "1 host x 6 processes" configuration hung once (four members parked in the
-//!   etcd stage, two timed out in the local stage after 60 s); not yet understood, so the bench
-//!   leaves it out unless asked (`--solo`). The tests (3 hosts x 2, 2 hosts x 1-2) pass.
 //! * The host leader is the local generation's arrival 0. If that arrival times out and
 //!   withdraws while the others complete the local generation, nobody leads the host in that
 //!   generation and its other members wait (until their timeouts).

@@ -115,9 +115,7 @@ fn main() {
 
     let cluster = summary(&run("bench-cluster", &hosts, &common(&format!("{tag}-c"))));
     let six = summary(&run("bench-cluster", &six_hosts, &common(&format!("{tag}-six"))));
-    // 1 host x 6 processes is left out: it hung in a run (see BENCHMARKS.md), `--solo` runs it.
-    let solo = (std::env::args().any(|a| a == "--solo"))
-        .then(|| summary(&run("bench-cluster", &one_host_cluster, &common(&format!("{tag}-s")))));
+    let solo = Some(summary(&run("bench-cluster", &one_host_cluster, &common(&format!("{tag}-s")))));
     let recipe = summary(&run("bench-recipe", &hosts, &common(&format!("{tag}-r"))));
     let local = summary(&run("bench-local", &one_host, &common(&format!("{tag}-l"))));
     let (put, get) = etcd_ops(&etcd.endpoints(), 300);
