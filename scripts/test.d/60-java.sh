@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The Java binding's suite (java/): builds libmuster (if needed), the jar and the tests with
+# java/build.sh, smoke-tests the jar's bundled native library, then runs the JUnit 5 tests
+# (several start child JVMs) with Debian's JUnit console launcher.
+# Skipped, with a message, when no JDK or the Debian jars (.ci/apt.d/java.txt) are missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+J=/usr/share/java
+for tool in javac jar java; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "skipped: java suite needs a JDK ($tool not found; apt-get install default-jdk-headless)"
+        exit 0
+    fi
+done
+for jar in jna.jar junit-platform-console-standalone.jar jcsp.jar; do
+    if [ ! -f "$J/$jar" ]; then
+        echo "skipped: java suite needs $J/$jar (apt-get install libjna-java junit5 libjcsp-java)"
+        exit 0
+    fi
+done
+[ -f target/release/libmuster.so ] || cargo build --release -p muster-ffi
+java/build.sh --tests
+# The jar alone (its bundled linux-x86-64/libmuster.so) must load.
+java -cp "target/java/muster.jar:$J/jna.jar" org.muster.Muster
+cp="$PWD/target/java/muster.jar:$PWD/target/java/test-classes:$J/jna.jar"
+java -Dmuster.lib="$PWD/target/release/libmuster.so" -Dmuster.test.classpath="$cp" \
+    -jar "$J/junit-platform-console-standalone.jar" --class-path "$cp" \
+    ${JAVA_TESTS:---select-package org.muster} --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
