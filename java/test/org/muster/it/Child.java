@@ -8,7 +8,9 @@ import java.util.Random;
 import java.util.concurrent.locks.LockSupport;
 import org.muster.AltingBarrier;
 import org.muster.Alternative;
+import org.muster.Barrier;
 import org.muster.CSTimer;
+import org.muster.CountedBarrier;
 import org.muster.Region;
 
 /**
@@ -49,6 +51,8 @@ public final class Child {
             case "gadgets": Gadget1.run(args); break;
             case "selector": selector(args[1], args[2], Integer.parseInt(args[3])); break;
             case "resigner": resigner(args[1], args[2], Integer.parseInt(args[3])); break;
+            case "grinder": grinder(args[1], args[2], Integer.parseInt(args[3])); break;
+            case "counted": counted(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4])); break;
             default: throw new IllegalArgumentException("unknown role " + args[0]);
         }
     }
@@ -119,6 +123,31 @@ public final class Child {
             ab.resign();
         }
         OUT.println("POLLS " + polls + " " + cycles);
+        OUT.println("BYE");
+    }
+
+    /** A Grinder worker: {@code rounds} awaits on barrier {@code name} ("ROUND r" after each), then cancel. */
+    static void grinder(String regionName, String name, int rounds) {
+        try (Region region = Region.open(regionName); Barrier b = region.barrier(name)) {
+            OUT.println("READY");
+            for (int r = 0; r < rounds; r++) {
+                b.await();
+                OUT.println("ROUND " + r);
+            }
+            b.cancel();
+        }
+        OUT.println("BYE");
+    }
+
+    /** {@code rounds} awaits on a counted barrier, printing "IDX round index" after each. */
+    static void counted(String regionName, String name, int parties, int rounds) throws Exception {
+        try (Region region = Region.open(regionName);
+                CountedBarrier b = region.countedBarrier(name, parties)) {
+            OUT.println("READY");
+            for (int r = 0; r < rounds; r++) {
+                OUT.println("IDX " + r + " " + b.await(60, java.util.concurrent.TimeUnit.SECONDS));
+            }
+        }
         OUT.println("BYE");
     }
 }
