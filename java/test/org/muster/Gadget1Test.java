@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.muster.it.Gadget1;
 
 /**
  * JCSP's AltingBarrierGadget1 demo (Example 1) ported, with the circle of gadgets split over two
@@ -43,6 +44,7 @@ class Gadget1Test {
                     }
                 }
                 assertTrue(!members.isEmpty(), "some group played");
+                System.out.println("Gadget1: " + members.size() + " plays (barrier@ticket): " + members.keySet());
                 for (Map.Entry<String, Set<Integer>> e : members.entrySet()) {
                     int barrier = Integer.parseInt(e.getKey().substring(1, e.getKey().indexOf('@')));
                     Set<Integer> group = new HashSet<>();
@@ -51,6 +53,9 @@ class Gadget1Test {
                     }
                     assertEquals(group, e.getValue(), "the span group of " + e.getKey());
                     assertEquals(1, colours.get(e.getKey()).size(), "one colour down the track for " + e.getKey());
+                    // each play is its start event plus PLAY / FLASH flash syncs of the group alone
+                    long ticket = Long.parseLong(e.getKey().substring(e.getKey().indexOf('@') + 1));
+                    assertEquals(0, (ticket - 1) % (Gadget1.PLAY / Gadget1.FLASH + 1), "play starts at " + e.getKey());
                 }
             }
         } finally {

@@ -25,6 +25,8 @@ final class Jvm implements AutoCloseable {
     private final List<String> lines = new ArrayList<>();
     private final StringBuilder stderr = new StringBuilder();
     private final Writer stdin;
+    private final Thread outPump;
+    private final Thread errPump;
 
     /** A region name unique to this test process and call (other agents run tests too). */
     static String uniqueName(String tag) {
@@ -54,9 +56,9 @@ final class Jvm implements AutoCloseable {
         }
         process = new ProcessBuilder(cmd).start();
         stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-        Thread out = new Thread(() -> pump(new BufferedReader(new InputStreamReader(
+        Thread out = outPump = new Thread(() -> pump(new BufferedReader(new InputStreamReader(
                 process.getInputStream(), StandardCharsets.UTF_8)), true), role + "-stdout");
-        Thread err = new Thread(() -> pump(new BufferedReader(new InputStreamReader(
+        Thread err = errPump = new Thread(() -> pump(new BufferedReader(new InputStreamReader(
                 process.getErrorStream(), StandardCharsets.UTF_8)), false), role + "-stderr");
         process.onExit().thenRun(() -> {
             synchronized (this) {
@@ -138,7 +140,7 @@ final class Jvm implements AutoCloseable {
             throw new AssertionError(role + " did not finish in " + seconds + " s (killed)\nstdout tail: "
                     + tail() + "\nstderr: " + stderr());
         }
-        Thread.sleep(50); // let the pumps read the last lines
+        drain();
         synchronized (this) {
             int rc = process.exitValue();
             if (rc != 0) {
@@ -154,6 +156,13 @@ final class Jvm implements AutoCloseable {
         if (!process.waitFor(20, TimeUnit.SECONDS)) {
             throw new AssertionError(role + " survived SIGKILL");
         }
+        drain();
+    }
+
+    /** After exit: wait until the pumps have read everything the child wrote. */
+    private void drain() throws InterruptedException {
+        outPump.join(10_000);
+        errPump.join(10_000);
     }
 
     long pid() {

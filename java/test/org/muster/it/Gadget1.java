@@ -21,8 +21,9 @@ import org.muster.Region;
  * (i + j) mod n (the demo's re-arrangement), so every span group crosses JVMs.
  * Arguments: gadgets REGION N SPAN FIRST COUNT DURATION_MS.
  */
-final class Gadget1 implements Runnable {
-    static final int OFF = 20, STANDBY = 60, PLAY = 40, FLASH = 8; // milliseconds
+public final class Gadget1 implements Runnable {
+    /** Timing of the states, milliseconds; a play is PLAY / FLASH flash syncs. */
+    public static final int OFF = 20, STANDBY = 60, PLAY = 40, FLASH = 8; // milliseconds
 
     private final Region region;
     private final int id, n, span;
