@@ -14,6 +14,7 @@ import org.muster.Region;
  * <ul>
  * <li>{@code gold SECONDS}: Goldsmith's challenge with three JVMs (P, Q, R fair-selecting
  *     between the two alting barriers each shares with a neighbour); events per second.
+ * <li>{@code gold-threads SECONDS}: the same with three threads of this JVM (JCSP's setting).
  * <li>{@code sync N ITERS}: N JVMs each calling AltingBarrier.sync ITERS times on one barrier;
  *     syncs (barrier completions) per second.
  * </ul>
@@ -24,6 +25,7 @@ public final class MusterBench {
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
             case "gold": gold(Double.parseDouble(args[1])); break;
+            case "gold-threads": goldThreads(Double.parseDouble(args[1])); break;
             case "sync": sync(Integer.parseInt(args[1]), Long.parseLong(args[2])); break;
             case "node": node(args[1], Integer.parseInt(args[2]), Double.parseDouble(args[3])); break;
             case "syncer": syncer(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]), Long.parseLong(args[4])); break;
@@ -81,9 +83,50 @@ public final class MusterBench {
         }
     }
 
+    static void goldThreads(double seconds) throws Exception {
+        String name = "java-bench-" + ProcessHandle.current().pid();
+        try (Region r = Region.create(name)) {
+            for (int k = 0; k < 3; k++) {
+                AltingBarrier.create(r, "ev" + k, 2);
+            }
+            r.countedBarrier("start", 3).close();
+            long[] counts = new long[3];
+            double[] secs = new double[3];
+            Thread[] ts = new Thread[3];
+            for (int i = 0; i < 3; i++) {
+                final int me = i;
+                ts[i] = new Thread(() -> {
+                    try {
+                        String[] f = nodeLoop(r, me, seconds).split(" ");
+                        counts[me] = Long.parseLong(f[0]);
+                        secs[me] = Double.parseDouble(f[1]);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                ts[i].start();
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            long events = (counts[0] + counts[1] + counts[2]) / 2;
+            double s = Math.max(secs[0], Math.max(secs[1], secs[2]));
+            System.out.printf("muster goldsmith 3 threads, 1 JVM: %.0f events/s (%d events in %.2f s)%n",
+                    events / s, events, s);
+        } finally {
+            Region.unlink(name);
+        }
+    }
+
     static void node(String region, int i, double seconds) throws Exception {
-        try (Region r = Region.open(region);
-                AltingBarrier mine = r.altingAttach("ev" + i, 0);
+        try (Region r = Region.open(region)) {
+            System.out.println(nodeLoop(r, i, seconds));
+        }
+    }
+
+    /** One Goldsmith node's timed loop; returns "events seconds". */
+    static String nodeLoop(Region r, int i, double seconds) throws Exception {
+        try (AltingBarrier mine = r.altingAttach("ev" + i, 0);
                 AltingBarrier prev = r.altingAttach("ev" + ((i + 2) % 3), 1);
                 CountedBarrier start = r.countedBarrier("start", 3)) {
             CSTimer tim = new CSTimer();
@@ -95,7 +138,7 @@ public final class MusterBench {
                 while (alt.fairSelect() != 2) {
                     n++;
                 }
-                System.out.println(n + " " + (System.nanoTime() - t0) / 1e9);
+                return n + " " + (System.nanoTime() - t0) / 1e9;
             }
         }
     }

@@ -15,6 +15,7 @@ cp="$PWD/target/java/muster.jar:$J/jna.jar:$PWD/$out"
 m() { java -cp "$cp" -Dmuster.lib="$PWD/target/release/libmuster.so" MusterBench "$@"; }
 j() { java -cp "$J/jcsp.jar:$PWD/$out" JcspBench "$@"; }
 m gold "$secs"
+m gold-threads "$secs"
 j gold "$secs"
 for n in 2 4; do
     m sync "$n" "$iters"
