@@ -14,6 +14,7 @@
 //! * `goldsmith ...`: see [`goldsmith`]; the other alting roles live in `alting.rs`.
 
 mod alting;
+mod plain_kill;
 
 use muster::{Region, RegionConfig};
 use std::io::Write;
@@ -198,6 +199,7 @@ fn main() {
             say("ok");
         }
         Some("goldsmith") => goldsmith(&a),
+        Some("plain-kill") => plain_kill::plain_kill(&a),
         Some("alt-sync") => alting::alt_sync(&a),
         Some("gadget") => alting::gadget(&a),
         Some("resign-race") => alting::resign_race(&a),
