@@ -21,6 +21,7 @@ public final class Codes {
     public static final int EPERM = -14;
     public static final int ENOMEM = -15;
     public static final int EIO = -16;
+    public static final int EACTION = -17;
     public static final int EINTERNAL = -32;
 
     static final int SELECT_ARBITRARY = 0;
@@ -47,6 +48,7 @@ public final class Codes {
             case EPERM: return "MUSTER_EPERM";
             case ENOMEM: return "MUSTER_ENOMEM";
             case EIO: return "MUSTER_EIO";
+            case EACTION: return "MUSTER_EACTION";
             case EINTERNAL: return "MUSTER_EINTERNAL";
             default: return "MUSTER_E?(" + code + ")";
         }

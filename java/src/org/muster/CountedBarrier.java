@@ -13,12 +13,50 @@ import java.util.concurrent.TimeoutException;
  * BrokenBarrierException} whose cause is the library's {@link BarrierBrokenException} (or
  * {@link PeerDiedException}).
  *
+ * <p>Split phase (Phaser-like): {@link #arrive()} arrives and returns at once with an {@link
+ * Arrival}; {@link #awaitAdvance(Arrival)} later waits for that generation (a timed one that
+ * expires changes nothing); {@link #isComplete(Arrival)} asks without blocking; {@link
+ * #arriveAndDeregister()} arrives and leaves (one party less from the next generation).
+ *
+ * <p>Parties are processes: a JVM becomes a party when one of its handles first arrives, and if
+ * it dies before closing its handles the others get {@link BrokenBarrierException} caused by
+ * {@link PeerDiedException}. A barrier action ({@link Region#countedBarrier(String, int,
+ * Runnable)}) runs in the last arriving thread before anyone is released, as in CyclicBarrier.
+ *
  * <p>Thread-safety: any number of threads may await one handle at once (each arrival counts).
  * Waits cannot be interrupted; use the timed forms where that matters.
  */
 public final class CountedBarrier implements AutoCloseable {
     private final String name;
     private volatile long handle;
+    /** The completion action's native callback; kept here so the JVM does not collect it. */
+    private Lib.ActionFn action;
+    /** What the barrier action threw last in this JVM (the cause of its BarrierActionException). */
+    private volatile Throwable actionFailure;
+
+    /** One split-phase arrival: its index in the generation (0 for the leader) and its ticket. */
+    public record Arrival(int index, long ticket) {}
+
+    CountedBarrier(Region region, String name, int parties, Runnable barrierAction) {
+        this(region, name, parties);
+        if (barrierAction != null) {
+            Lib.ActionFn fn = arg -> {
+                try {
+                    barrierAction.run();
+                    return 0;
+                } catch (Throwable t) {
+                    actionFailure = t;
+                    return 1;
+                }
+            };
+            int rc = Lib.muster_barrier_set_action(handle, fn, null);
+            if (rc < 0) {
+                close();
+                throw MusterException.of(rc);
+            }
+            action = fn;
+        }
+    }
 
     CountedBarrier(Region region, String name, int parties) {
         if (parties <= 0) {
@@ -46,11 +84,18 @@ public final class CountedBarrier implements AutoCloseable {
     }
 
     /** Maps a wait's result: index, or BrokenBarrierException / TimeoutException / MusterException. */
-    static int waitResult(int rc) throws BrokenBarrierException, TimeoutException {
+    int waitResult(int rc) throws BrokenBarrierException, TimeoutException {
         if (rc >= 0) {
             return rc;
         }
         MusterException e = MusterException.of(rc);
+        if (e instanceof BarrierActionException) {
+            Throwable t = actionFailure;
+            if (t != null) {
+                actionFailure = null;
+                e.initCause(t);
+            }
+        }
         if (e instanceof BarrierBrokenException) {
             throw broken(e);
         }
@@ -80,6 +125,57 @@ public final class CountedBarrier implements AutoCloseable {
             throw new IllegalArgumentException("timeout must be >= 0");
         }
         return waitResult(Lib.muster_barrier_wait_timeout(h(), unit.toNanos(timeout)));
+    }
+
+    private int splitResult(int rc) throws BrokenBarrierException {
+        try {
+            return waitResult(rc);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("an untimed call timed out", e);
+        }
+    }
+
+    /** Arrives and returns at once (split phase); await the generation with {@link #awaitAdvance(Arrival)}. */
+    public Arrival arrive() throws BrokenBarrierException {
+        long[] ticket = new long[1];
+        int index = splitResult(Lib.muster_barrier_arrive(h(), ticket));
+        return new Arrival(index, ticket[0]);
+    }
+
+    /** Waits until the generation of {@code arrival} completes (at once if it has). */
+    public void awaitAdvance(Arrival arrival) throws BrokenBarrierException {
+        splitResult(Lib.muster_barrier_await(h(), arrival.ticket(), -1L)); // UINT64_MAX: forever
+    }
+
+    /**
+     * Waits at most {@code timeout} for the generation of {@code arrival}; false if it did not
+     * complete in time, which changes nothing (the arrival stands; await again).
+     */
+    public boolean awaitAdvance(Arrival arrival, long timeout, TimeUnit unit) throws BrokenBarrierException {
+        if (timeout < 0) {
+            throw new IllegalArgumentException("timeout must be >= 0");
+        }
+        long ns = Math.min(unit.toNanos(timeout), Long.MAX_VALUE - 1);
+        try {
+            waitResult(Lib.muster_barrier_await(h(), arrival.ticket(), ns));
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        }
+    }
+
+    /** Whether the generation of {@code arrival} has completed, without blocking. */
+    public boolean isComplete(Arrival arrival) throws BrokenBarrierException {
+        return splitResult(Lib.muster_barrier_is_complete(h(), arrival.ticket())) == 1;
+    }
+
+    /**
+     * Arrives and leaves (Phaser's name; {@code muster_barrier_arrive_and_drop}): the arrival
+     * counts for this generation, and from the next the barrier has one party less. This handle
+     * can no longer arrive. Returns the arrival index.
+     */
+    public int arriveAndDeregister() throws BrokenBarrierException {
+        return splitResult(Lib.muster_barrier_arrive_and_drop(h()));
     }
 
     /** The number of parties a generation waits for. */
@@ -127,5 +223,6 @@ public final class CountedBarrier implements AutoCloseable {
         if (h != 0) {
             Lib.muster_barrier_close(h);
         }
+        action = null;
     }
 }

@@ -110,6 +110,21 @@ final class Lib {
 
     static native int muster_barrier_generation(long barrier, long[] out);
 
+    static native int muster_barrier_arrive(long barrier, long[] ticketOut);
+
+    static native int muster_barrier_await(long barrier, long ticket, long timeoutNs);
+
+    static native int muster_barrier_is_complete(long barrier, long ticket);
+
+    static native int muster_barrier_arrive_and_drop(long barrier);
+
+    /** {@code muster_action_fn}: a completion action; non-zero breaks the generation. */
+    interface ActionFn extends com.sun.jna.Callback {
+        int invoke(Pointer arg);
+    }
+
+    static native int muster_barrier_set_action(long barrier, ActionFn action, Pointer arg);
+
     // --- alting barriers
     static native int muster_alting_create(long region, byte[] name, int n);
 

@@ -62,6 +62,7 @@ public class MusterException extends RuntimeException {
             case Codes.EPERM: return new PermissionDeniedException(code, detail);
             case Codes.ENOMEM: return new OutOfSharedMemoryException(code, detail);
             case Codes.EIO: return new MusterIOException(code, detail);
+            case Codes.EACTION: return new BarrierActionException(code, detail);
             case Codes.EINTERNAL: return new InternalMusterException(code, detail);
             default: return new MusterException(code, detail);
         }

@@ -70,6 +70,17 @@ public final class Region implements AutoCloseable {
     }
 
     /**
+     * A counted barrier with a barrier action (CyclicBarrier's {@code barrierAction}): when a
+     * generation completes and its last arrival came through this handle, {@code action} runs
+     * in that thread before anyone is released; if it throws, the generation breaks for every
+     * party (BrokenBarrierException caused by {@link BarrierActionException}). Each handle has
+     * its own action: give every JVM's handle the same one. The action must not use this barrier.
+     */
+    public CountedBarrier countedBarrier(String name, int parties, Runnable action) {
+        return new CountedBarrier(this, name, parties, action);
+    }
+
+    /**
      * Creates the alting barrier {@code name} with {@code n} front-ends; same as {@link
      * AltingBarrier#create(Region, String, int)}.
      */

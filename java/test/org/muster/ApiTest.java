@@ -66,7 +66,7 @@ class ApiTest {
         assertInstanceOf(BarrierBrokenException.class, MusterException.of(Codes.EPEERDIED, "x"));
         int[] all = {Codes.EINVAL, Codes.ENAME, Codes.EEXIST, Codes.ENOENT, Codes.EFULL, Codes.ETIMEDOUT,
             Codes.ECANCELLED, Codes.EBROKEN, Codes.EPEERDIED, Codes.EMISMATCH, Codes.EVERSION,
-            Codes.ECORRUPT, Codes.EMISUSE, Codes.EPERM, Codes.ENOMEM, Codes.EIO, Codes.EINTERNAL};
+            Codes.ECORRUPT, Codes.EMISUSE, Codes.EPERM, Codes.ENOMEM, Codes.EIO, Codes.EACTION, Codes.EINTERNAL};
         Set<Class<?>> classes = new HashSet<>();
         for (int c : all) {
             MusterException e = MusterException.of(c, "");
@@ -128,6 +128,71 @@ class ApiTest {
             b.await(60, TimeUnit.SECONDS);
             get(f1);
             get(f2);
+        }
+    }
+
+    @Test
+    void splitPhaseArriveAwaitAndDeregister() throws Exception {
+        try (CountedBarrier b = region.countedBarrier("split", 2)) {
+            CountedBarrier.Arrival a = b.arrive();
+            assertFalse(b.isComplete(a));
+            assertFalse(b.awaitAdvance(a, 10, TimeUnit.MILLISECONDS), "times out");
+            assertFalse(b.isBroken(), "a split-phase timeout changes nothing");
+            assertEquals(1, b.getNumberWaiting(), "the arrival stands");
+            Future<Integer> other = pool.submit(() -> b.await());
+            b.awaitAdvance(a);
+            assertTrue(b.isComplete(a));
+            assertEquals(Set.of(0, 1), Set.of(a.index(), get(other)));
+            b.awaitAdvance(a); // a completed generation: at once
+        }
+        try (CountedBarrier b = region.countedBarrier("drop", 3);
+                CountedBarrier leaver = region.countedBarrier("drop", 3)) {
+            Future<Integer> w = pool.submit(() -> b.await());
+            int dropped = leaver.arriveAndDeregister();
+            int last = b.await();
+            assertEquals(Set.of(0, 1, 2), Set.of(dropped, last, get(w)));
+            assertEquals(2, b.getParties(), "one party less from the next generation");
+            assertThrows(MisuseException.class, leaver::arrive, "a handle that dropped out");
+            Future<Integer> w2 = pool.submit(() -> b.await());
+            b.await();
+            get(w2);
+        }
+    }
+
+    @Test
+    void barrierActionRunsOncePerGenerationAndBreaksWhenItThrows() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+        int[] seen = new int[1];
+        try (CountedBarrier b = region.countedBarrier("act", 2, () -> {
+            if (runs.incrementAndGet() == 4) {
+                throw new IllegalStateException("fourth");
+            }
+        })) {
+            for (int round = 1; round <= 3; round++) {
+                Future<Integer> f = pool.submit(() -> b.await());
+                b.await();
+                get(f);
+                assertEquals(round, runs.get(), "the action ran before release, once");
+            }
+            Future<Integer> f = pool.submit(() -> b.await());
+            BrokenBarrierException mine = assertThrows(BrokenBarrierException.class, b::await);
+            Exception theirs = assertThrows(Exception.class, () -> get(f));
+            assertInstanceOf(BrokenBarrierException.class, theirs.getCause());
+            // whichever thread ran the action sees what it threw; both see MUSTER_EACTION
+            for (Throwable t : List.of(mine, theirs.getCause())) {
+                assertInstanceOf(BarrierActionException.class, t.getCause());
+                if (t.getCause().getCause() != null) {
+                    assertEquals("fourth", t.getCause().getCause().getMessage());
+                    seen[0]++;
+                }
+            }
+            assertEquals(1, seen[0], "the action's exception is the cause in the thread that ran it");
+            assertTrue(b.isBroken());
+            b.reset();
+            Future<Integer> g = pool.submit(() -> b.await());
+            b.await();
+            get(g);
+            assertEquals(5, runs.get());
         }
     }
 

@@ -52,7 +52,7 @@ public final class Child {
             case "selector": selector(args[1], args[2], Integer.parseInt(args[3])); break;
             case "resigner": resigner(args[1], args[2], Integer.parseInt(args[3])); break;
             case "grinder": grinder(args[1], args[2], Integer.parseInt(args[3])); break;
-            case "counted": counted(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4])); break;
+            case "counted": counted(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]); break;
             default: throw new IllegalArgumentException("unknown role " + args[0]);
         }
     }
@@ -139,13 +139,38 @@ public final class Child {
         OUT.println("BYE");
     }
 
-    /** {@code rounds} awaits on a counted barrier, printing "IDX round index" after each. */
-    static void counted(String regionName, String name, int parties, int rounds) throws Exception {
+    /**
+     * {@code rounds} rounds on a counted barrier, printing "IDX round index" after each; mode
+     * "wait" uses await, "split" arrive + awaitAdvance, "hold" awaits and then stays a party
+     * without arriving (printing "HOLD") until stopped or killed.
+     */
+    static void counted(String regionName, String name, int parties, int rounds, String mode)
+            throws Exception {
         try (Region region = Region.open(regionName);
                 CountedBarrier b = region.countedBarrier(name, parties)) {
             OUT.println("READY");
             for (int r = 0; r < rounds; r++) {
-                OUT.println("IDX " + r + " " + b.await(60, java.util.concurrent.TimeUnit.SECONDS));
+                int idx;
+                if (mode.equals("split")) {
+                    CountedBarrier.Arrival a = b.arrive();
+                    while (!b.isComplete(a)) {
+                        Thread.onSpinWait(); // "other work" between arrive and await
+                        if (b.awaitAdvance(a, 1, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                            break;
+                        }
+                    }
+                    b.awaitAdvance(a);
+                    idx = a.index();
+                } else {
+                    idx = b.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                OUT.println("IDX " + r + " " + idx);
+            }
+            if (mode.equals("hold")) {
+                OUT.println("HOLD");
+                while (!stop) {
+                    LockSupport.parkNanos(10_000_000L);
+                }
             }
         }
         OUT.println("BYE");
