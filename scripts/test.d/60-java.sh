@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Java binding's suite (java/): builds libmuster (if needed), the jar and the tests with
+# The Java binding's suite (java/): builds libmuster (cargo: only if out of date), the jar and the tests with
 # java/build.sh, smoke-tests the jar's bundled native library, then runs the JUnit 5 tests
 # (several start child JVMs) with Debian's JUnit console launcher.
 # Skipped, with a message, when no JDK or the Debian jars (.ci/apt.d/java.txt) are missing.
@@ -18,7 +18,7 @@ for jar in jna.jar junit-platform-console-standalone.jar jcsp.jar; do
         exit 0
     fi
 done
-[ -f target/release/libmuster.so ] || cargo build --release -p muster-ffi
+cargo build --release -p muster-ffi # a no-op when libmuster.so is up to date
 java/build.sh --tests
 # The jar alone (its bundled linux-x86-64/libmuster.so) must load.
 java -cp "target/java/muster.jar:$J/jna.jar" org.muster.Muster

@@ -234,6 +234,28 @@ class ApiTest {
     }
 
     @Test
+    void resetRecyclesAFrontEndWhoseThreadEndedWithoutReleasing() throws Exception {
+        AltingBarrier[] ab = AltingBarrier.create(region, "r", 2);
+        Thread t = new Thread(() -> {
+            ab[1].resign(); // marks it for t, resigns, and t ends still owning it
+        });
+        t.start();
+        t.join(60_000);
+        assertTrue(ab[0].poll(0), "alone while the other is resigned");
+        assertThrows(AltingBarrierError.class, ab[1]::sync, "still owned through the dead thread's handle");
+        ab[1].reset(); // JCSP reset: enrolled and unowned again
+        assertFalse(ab[0].poll(0), "enrolled again: waits for it");
+        Future<?> f = pool.submit(() -> {
+            ab[1].sync(); // a new owner
+            ab[1].release();
+            return null;
+        });
+        ab[0].sync();
+        get(f);
+        ab[0].release();
+    }
+
+    @Test
     void expandContractAndMarkAsInJcsp() throws Exception {
         AltingBarrier[] one = AltingBarrier.create(region, "x", 1);
         AltingBarrier me = one[0];
