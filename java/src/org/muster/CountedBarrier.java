@@ -1,5 +1,6 @@
 package org.muster;
 
+import java.lang.ref.Reference;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -31,8 +32,8 @@ public final class CountedBarrier implements AutoCloseable {
     private volatile long handle;
     /** The completion action's native callback; kept here so the JVM does not collect it. */
     private Lib.ActionFn action;
-    /** What the barrier action threw last in this JVM (the cause of its BarrierActionException). */
-    private volatile Throwable actionFailure;
+    /** What the barrier action threw in this thread (the cause of its BarrierActionException). */
+    private final ThreadLocal<Throwable> actionFailure = new ThreadLocal<>();
 
     /** One split-phase arrival: its index in the generation (0 for the leader) and its ticket. */
     public record Arrival(int index, long ticket) {}
@@ -45,7 +46,7 @@ public final class CountedBarrier implements AutoCloseable {
                     barrierAction.run();
                     return 0;
                 } catch (Throwable t) {
-                    actionFailure = t;
+                    actionFailure.set(t); // the action runs in the arriving thread
                     return 1;
                 }
             };
@@ -90,9 +91,9 @@ public final class CountedBarrier implements AutoCloseable {
         }
         MusterException e = MusterException.of(rc);
         if (e instanceof BarrierActionException) {
-            Throwable t = actionFailure;
+            Throwable t = actionFailure.get();
             if (t != null) {
-                actionFailure = null;
+                actionFailure.remove();
                 e.initCause(t);
             }
         }
@@ -113,6 +114,8 @@ public final class CountedBarrier implements AutoCloseable {
             return waitResult(Lib.muster_barrier_wait(h()));
         } catch (TimeoutException e) {
             throw new IllegalStateException("untimed wait timed out", e);
+        } finally {
+            Reference.reachabilityFence(this); // keeps the action callback alive during the call
         }
     }
 
@@ -124,7 +127,11 @@ public final class CountedBarrier implements AutoCloseable {
         if (timeout < 0) {
             throw new IllegalArgumentException("timeout must be >= 0");
         }
-        return waitResult(Lib.muster_barrier_wait_timeout(h(), unit.toNanos(timeout)));
+        try {
+            return waitResult(Lib.muster_barrier_wait_timeout(h(), unit.toNanos(timeout)));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     private int splitResult(int rc) throws BrokenBarrierException {
@@ -132,6 +139,8 @@ public final class CountedBarrier implements AutoCloseable {
             return waitResult(rc);
         } catch (TimeoutException e) {
             throw new IllegalStateException("an untimed call timed out", e);
+        } finally {
+            Reference.reachabilityFence(this); // the call that produced rc may have run the action
         }
     }
 
