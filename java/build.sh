@@ -21,6 +21,6 @@ if [ "${1:-}" = "--tests" ]; then
     rm -rf "$out/test-classes"
     mkdir -p "$out/test-classes"
     javac -Xlint:all,-processing,-try -Werror -encoding UTF-8 --release 17 -d "$out/test-classes" \
-        -cp "$out/muster.jar:$JNA:$JARS/junit-jupiter-api.jar:$JARS/apiguardian-api.jar:$JARS/opentest4j.jar:$JARS/junit-platform-commons.jar:$JARS/jcsp.jar" \
+        -cp "$out/muster.jar:$JNA:$JARS/junit-jupiter-api.jar:$JARS/apiguardian-api.jar:$JARS/opentest4j.jar:$JARS/junit-platform-commons.jar" \
         $(find java/test -name '*.java')
 fi

@@ -12,9 +12,9 @@ for tool in javac jar java; do
         exit 0
     fi
 done
-for jar in jna.jar junit-platform-console-standalone.jar jcsp.jar; do
+for jar in jna.jar junit-platform-console-standalone.jar junit-jupiter-api.jar; do
     if [ ! -f "$J/$jar" ]; then
-        echo "skipped: java suite needs $J/$jar (apt-get install libjna-java junit5 libjcsp-java)"
+        echo "skipped: java suite needs $J/$jar (apt-get install libjna-java junit5)"
         exit 0
     fi
 done

@@ -230,6 +230,18 @@ class ApiTest {
                 get(w);
             }
             assertThrows(IllegalArgumentException.class, () -> new Alternative(tim, new CSTimer()));
+            // JCSP's pre-conditioned selects: a disabled guard is not considered
+            try (Alternative alt = new Alternative(ch, new Skip(), tim)) {
+                ch.write(5);
+                assertEquals(0, alt.priSelect(new boolean[] {true, true, false}));
+                assertEquals(1, alt.priSelect(new boolean[] {false, true, false}), "the ready channel is disabled");
+                tim.setAlarm(tim.read() + 10);
+                assertEquals(2, alt.select(new boolean[] {false, false, true}), "only the timer");
+                assertEquals(0, alt.fairSelect(new boolean[] {true, false, true}));
+                assertEquals(OptionalLong.of(5), ch.tryRead());
+                assertThrows(IllegalStateException.class, () -> alt.select(new boolean[3]), "nothing enabled");
+                assertThrows(IllegalArgumentException.class, () -> alt.select(new boolean[2]));
+            }
         }
     }
 
