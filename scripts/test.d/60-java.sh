@@ -23,6 +23,11 @@ java/build.sh --tests
 # The jar alone (its bundled linux-x86-64/libmuster.so) must load.
 java -cp "target/java/muster.jar:$J/jna.jar" org.muster.Muster
 cp="$PWD/target/java/muster.jar:$PWD/target/java/test-classes:$J/jna.jar"
-java -Dmuster.lib="$PWD/target/release/libmuster.so" -Dmuster.test.classpath="$cp" \
+# Watchdogs: each test fails after 180 s (run in its own thread, so a test stuck in a native
+# wait is reported, not waited for), the whole run is killed after 600 s, and every child JVM
+# halts itself after 120 s (it/Child.java).
+timeout --signal=KILL 600 java -Dmuster.lib="$PWD/target/release/libmuster.so" -Dmuster.test.classpath="$cp" \
     -jar "$J/junit-platform-console-standalone.jar" --class-path "$cp" \
+    --config=junit.jupiter.execution.timeout.default=180s \
+    --config=junit.jupiter.execution.timeout.thread.mode.default=SEPARATE_THREAD \
     ${JAVA_TESTS:---select-package org.muster} --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
