@@ -163,13 +163,15 @@ pub struct Ticket {
     pub tripping: bool,
     /// Parties of the generation when this arrival happened.
     pub parties: u32,
+    /// MOP_PARITY as this arrival left it (for [`Ticket::next_hint`]).
+    pub parity: bool,
 }
 
 impl Ticket {
     /// A ticket for waiting on `generation` without having arrived through this call (split-phase
     /// `await` with a ticket the caller kept).
     pub fn for_generation(generation: u32, parties: u32) -> Ticket {
-        Ticket { generation, index: 0, released: false, tripping: false, parties }
+        Ticket { generation, index: 0, released: false, tripping: false, parties, parity: false }
     }
 
     /// The state word the next generation most likely starts from (for
@@ -178,7 +180,7 @@ impl Ticket {
         State {
             parties: self.parties,
             arrived: 0,
-            mop_parity: false,
+            mop_parity: self.parity,
             tripping: false,
             broken: false,
             prev_broken: false,
@@ -418,6 +420,7 @@ impl BarrierCell {
                         released,
                         tripping: complete && action,
                         parties: s.parties,
+                        parity: mop_parity,
                     });
                 }
                 Err(cur) => {
