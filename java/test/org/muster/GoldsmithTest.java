@@ -42,13 +42,11 @@ class GoldsmithTest {
     void threeJvmsSeeIdenticalTicketsAndNoEventStarves() throws Exception {
         String name = Jvm.uniqueName("gold");
         try (Region r = ring(name);
-                Jvm p = new Jvm("ring", name, "0");
-                Jvm q = new Jvm("ring", name, "1");
-                Jvm rr = new Jvm("ring", name, "2")) {
+                Jvm p = new Jvm("ring", name, "0", "start");
+                Jvm q = new Jvm("ring", name, "1", "start");
+                Jvm rr = new Jvm("ring", name, "2", "start")) {
             Jvm[] nodes = {p, q, rr};
-            // No event starves: each of the three keeps firing until it has 300 events (on a
-            // loaded machine the shares still skew when one JVM gets little CPU; choice is fair
-            // among ready guards, the scheduler decides who is ready).
+            // No event starves: each of the three keeps firing until it has 300 events.
             for (int k = 0; k < 3; k++) {
                 String ev = "EV ev" + k + " ";
                 nodes[k].awaitLines(l -> l.startsWith(ev), 300, 90);

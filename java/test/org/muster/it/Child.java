@@ -47,7 +47,7 @@ public final class Child {
         in.setDaemon(true);
         in.start();
         switch (args[0]) {
-            case "ring": ring(args[1], Integer.parseInt(args[2])); break;
+            case "ring": ring(args[1], Integer.parseInt(args[2]), args.length > 3 && args[3].equals("start")); break;
             case "gadgets": Gadget1.run(args); break;
             case "selector": selector(args[1], args[2], Integer.parseInt(args[3])); break;
             case "resigner": resigner(args[1], args[2], Integer.parseInt(args[3])); break;
@@ -61,8 +61,10 @@ public final class Child {
      * Goldsmith's challenge, node {@code i} of three (P, Q, R): events ev0 = {P, Q},
      * ev1 = {Q, R}, ev2 = {R, P}; node i owns front-end 0 of ev{i} and front-end 1 of
      * ev{i+2 mod 3}, and fair-selects between them (plus a 100 ms timer to look at "stop").
+     * With {@code start}, the three first meet at the counted barrier "start" (so the first two
+     * JVMs up do not trade events while the third is still starting).
      */
-    static void ring(String regionName, int i) {
+    static void ring(String regionName, int i, boolean start) throws Exception {
         try (Region region = Region.open(regionName);
                 AltingBarrier mine = region.altingAttach("ev" + i, 0);
                 AltingBarrier prev = region.altingAttach("ev" + ((i + 2) % 3), 1)) {
@@ -70,6 +72,11 @@ public final class Child {
             String[] names = {mine.getName(), prev.getName()};
             try (Alternative alt = new Alternative(mine, prev, tim)) {
                 OUT.println("READY");
+                if (start) {
+                    try (CountedBarrier b = region.countedBarrier("start", 3)) {
+                        b.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                    }
+                }
                 while (!stop) {
                     tim.setAlarm(tim.read() + 100);
                     int c = alt.fairSelect();
