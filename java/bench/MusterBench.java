@@ -70,14 +70,16 @@ public final class MusterBench {
             }
             long events = 0;
             double secs = 0;
+            StringBuilder shares = new StringBuilder();
             for (String l : runChildren(roles)) {
                 String[] f = l.split(" ");
                 events += Long.parseLong(f[0]);
                 secs = Math.max(secs, Double.parseDouble(f[1]));
+                shares.append(shares.length() == 0 ? "" : " / ").append(f[2]);
             }
             // each event is counted by both of its parties
-            System.out.printf("muster goldsmith 3 JVMs: %.0f events/s (%d events in %.2f s)%n",
-                    events / 2 / secs, events / 2, secs);
+            System.out.printf("muster goldsmith 3 JVMs: %.0f events/s (%d events in %.2f s; ev0 / ev1 / ev2 %s)%n",
+                    events / 2 / secs, events / 2, secs, shares);
         } finally {
             Region.unlink(name);
         }
@@ -130,15 +132,17 @@ public final class MusterBench {
                 AltingBarrier prev = r.altingAttach("ev" + ((i + 2) % 3), 1);
                 CountedBarrier start = r.countedBarrier("start", 3)) {
             CSTimer tim = new CSTimer();
-            long n = 0;
+            long[] per = new long[3];
             try (Alternative alt = new Alternative(mine, prev, tim)) {
                 start.await();
                 long t0 = System.nanoTime();
                 tim.setAlarm(tim.read() + (long) (seconds * 1000));
-                while (alt.fairSelect() != 2) {
-                    n++;
+                int c;
+                while ((c = alt.fairSelect()) != 2) {
+                    per[c]++;
                 }
-                return n + " " + (System.nanoTime() - t0) / 1e9;
+                // events, seconds, then this node's count of ev{i} (its own event)
+                return (per[0] + per[1]) + " " + (System.nanoTime() - t0) / 1e9 + " " + per[0];
             }
         }
     }
