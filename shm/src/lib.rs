@@ -9,10 +9,13 @@
 
 pub mod alting;
 pub mod barrier;
+pub mod clean;
 pub mod error;
 pub mod futex;
+pub mod inspect;
 pub mod layout;
 mod liveness;
+pub mod load;
 pub mod mapping;
 pub mod name;
 mod process;
