@@ -3,7 +3,9 @@
 //! * **Create** writes the whole region into a private temporary file
 //!   (`/dev/shm/.<name>.<pid>.<n>.tmp`, `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600 or as configured) and
 //!   publishes it with `link(2)`, which fails with `EEXIST` if the name is taken. A region is
-//!   therefore never visible half-initialised, and two racing creators cannot both succeed.
+//!   therefore never visible half-initialised, and two racing creators cannot both succeed. A
+//!   creator killed before publishing leaves only its temporary file, which the next `create` of
+//!   that name removes (its pid is gone).
 //! * **Open** maps the file and validates the header (magic, layout version, layout hash, sizes,
 //!   capacities) before touching anything else. Files written by a foreign creator that publish
 //!   before initialising are waited for (bounded) while their header says "not ready".
@@ -111,6 +113,36 @@ impl std::fmt::Debug for Region {
     }
 }
 
+/// Removes temporary files of `name` left by creators that died before publishing
+/// (`.<name>.<pid>.<n>.tmp`): the pid no longer exists *and* nobody holds the file's OFD lock,
+/// which a creator takes right after creating it and keeps until it has published (so a creator
+/// in another pid namespace is not mistaken for a dead one). A recycled pid only delays the
+/// removal to a later create.
+fn remove_dead_creators_tmp(name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(dir) = std::fs::read_dir(mapping::SHM_DIR) else { return };
+    for e in dir.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|mid| mid.split_once('.'))
+            .filter(|(_, n)| n.parse::<u64>().is_ok())
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || mapping::pid_exists(pid) {
+            continue;
+        }
+        let Ok(f) = mapping::open_file(&e.path(), libc::O_RDWR, 0) else { continue };
+        if Token::try_lock(&f, 0).unwrap_or(false) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn tmp_name(name: &str) -> String {
     static COUNTER: StdAtomicU64 = StdAtomicU64::new(0);
     format!(".{name}.{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
@@ -124,6 +156,7 @@ impl Region {
             return Err(Error::InvalidArgument("mode must be a permission mode including 0o600"));
         }
         let layout = Layout::new(config.capacities())?;
+        remove_dead_creators_tmp(name);
         let tmp = std::path::PathBuf::from(mapping::SHM_DIR).join(tmp_name(name));
         let file =
             mapping::open_file(&tmp, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(Error::from_open)?;
@@ -131,6 +164,11 @@ impl Region {
             let _ = std::fs::remove_file(&tmp);
             e
         };
+        // "Creator alive" for `remove_dead_creators_tmp`: the OFD lock lives as long as this dup.
+        let creating = file.try_clone().map_err(|e| cleanup(Error::Io(e)))?;
+        if !Token::try_lock(&creating, 0).map_err(|e| cleanup(Error::Io(e)))? {
+            return Err(cleanup(Error::Exists));
+        }
         file.set_len(layout.total).map_err(|e| cleanup(Error::from_open(e)))?;
         mapping::chmod(&file, config.mode).map_err(|e| cleanup(Error::Io(e)))?;
         let map = Mapping::new(file, layout.total).map_err(cleanup)?;
@@ -142,6 +180,7 @@ impl Region {
             .map_err(|e| cleanup(Error::from_open(e)))?;
         let linked = mapping::link_file(&tmp, &mapping::region_path(name));
         let _ = std::fs::remove_file(&tmp);
+        drop(creating);
         linked.map_err(Error::from_open)?;
         Region::open(name)
     }

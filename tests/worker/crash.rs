@@ -14,8 +14,9 @@
 //!   + 1. Stops when word 0 is non-zero.
 //! * `crash-reader REGION SLOT LOG ONE2ONE`: reads `ch`, appending each value at `RD + n` with n in
 //!   word 2 (continuing where the previous reader stopped). Drains and stops once word 0 is 2.
-//! * `crash-region NAME SLOT`: `open_or_create` NAME (small capacities), checks the capacities,
-//!   opens channel `c` and writes SLOT into it, prints `ok ELAPSED_NS`.
+//! * `crash-region PREFIX SLOT COUNT`: for k in 0..COUNT, `open_or_create` PREFIX-k (small
+//!   capacities), checks the capacities, opens channel `c` and writes SLOT into it; prints
+//!   `ok WORST_NS` (the slowest open_or_create).
 
 use crate::{fail, num, say, Log};
 use muster::{Error, Region, RegionConfig, Select};
@@ -160,13 +161,19 @@ pub(crate) fn small_config() -> RegionConfig {
 }
 
 pub(crate) fn region_racer(a: &[String]) {
-    let t = Instant::now();
     let cfg = small_config();
-    let r = Region::open_or_create(&a[2], &cfg).unwrap_or_else(|e| fail(format!("open_or_create: {e}")));
-    if r.capacities() != (cfg.max_barriers, cfg.max_processes) {
-        fail(format!("capacities {:?}", r.capacities()));
+    let (slot, count) = (num(a, 3), num(a, 4));
+    let mut worst = 0u128;
+    for k in 0..count {
+        let name = format!("{}-{k}", a[2]);
+        let t = Instant::now();
+        let r = Region::open_or_create(&name, &cfg).unwrap_or_else(|e| fail(format!("open_or_create {name}: {e}")));
+        worst = worst.max(t.elapsed().as_nanos());
+        if r.capacities() != (cfg.max_barriers, cfg.max_processes) {
+            fail(format!("{name}: capacities {:?}", r.capacities()));
+        }
+        let ch = r.channel("c", 8, true).unwrap_or_else(|e| fail(format!("{name}: channel: {e}")));
+        ch.try_write(u64::from(slot)).unwrap_or_else(|e| fail(format!("{name}: write: {e}")));
     }
-    let ch = r.channel("c", 8, true).unwrap_or_else(|e| fail(format!("channel: {e}")));
-    ch.try_write(u64::from(num(a, 3))).unwrap_or_else(|e| fail(format!("write: {e}")));
-    say(&format!("ok {}", t.elapsed().as_nanos()));
+    say(&format!("ok {worst}"));
 }
