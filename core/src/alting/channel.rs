@@ -39,6 +39,34 @@ pub struct ChannelConfig {
     pub one_to_one: bool,
 }
 
+/// Detects a ring position that stays inconsistent: the hint (`head`/`tail`) and the slot's state
+/// word both unchanged while they disagree. Honest peers only produce a disagreement with a stale
+/// hint, which moves on at once; an unchanged pair seen [`Stuck::LIMIT`] times in a row was
+/// written by no correct peer (a corrupt region), so the operation fails with `Corrupt` within
+/// microseconds instead of spinning out the full loop cap.
+#[derive(Default)]
+struct Stuck {
+    last: Option<(u64, u64)>,
+    count: u32,
+}
+
+impl Stuck {
+    const LIMIT: u32 = 1024;
+
+    fn check(&mut self, hint: u64, raw: u64) -> Result<(), AltError> {
+        if self.last == Some((hint, raw)) {
+            self.count += 1;
+            if self.count >= Self::LIMIT {
+                return Err(AltError::Corrupt);
+            }
+        } else {
+            self.last = Some((hint, raw));
+            self.count = 0;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy)]
 pub(crate) struct Cfg {
     cap: u64,
@@ -123,6 +151,7 @@ impl<'a> Alt<'a> {
 
     /// Consumes (or with `peek`, only looks for) the oldest value.
     fn ring_pop(&self, c: &ChannelCell, ring: &[ChanSlotCell], cap: u64, peek: bool) -> Result<Option<u64>, AltError> {
+        let mut stuck = Stuck::default();
         for _ in 0..LOOP_CAP {
             let h = c.head.0.load(Acquire);
             let slot = &ring[(h % cap) as usize];
@@ -152,6 +181,8 @@ impl<'a> Alt<'a> {
                 }
             } else if s.at(h.wrapping_add(cap)) {
                 let _ = c.head.0.compare_exchange(h, h.wrapping_add(1), AcqRel, Relaxed);
+            } else {
+                stuck.check(h, raw)?;
             }
         }
         Err(AltError::Corrupt)
@@ -160,6 +191,7 @@ impl<'a> Alt<'a> {
     /// Appends `v`; `Ok(false)` when full (never in overwrite mode).
     fn ring_push(&self, c: &ChannelCell, ring: &[ChanSlotCell], cfg: Cfg, me: u32, v: u64) -> Result<bool, AltError> {
         let cap = cfg.cap;
+        let mut stuck = Stuck::default();
         for i in 0..LOOP_CAP {
             let t = c.tail.0.load(Acquire);
             let slot = &ring[(t % cap) as usize];
@@ -186,11 +218,14 @@ impl<'a> Alt<'a> {
                         }
                     }
                     SlotFlag::Reserved if cfg.overwrite => self.parker.yield_now(),
-                    SlotFlag::Free => {}
+                    SlotFlag::Free => stuck.check(t, raw)?,
                     _ => return Ok(false),
                 }
-            } else if i % 64 == 63 {
-                self.parker.yield_now();
+            } else {
+                stuck.check(t, raw)?;
+                if i % 64 == 63 {
+                    self.parker.yield_now();
+                }
             }
         }
         Err(AltError::Corrupt)
