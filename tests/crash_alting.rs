@@ -23,7 +23,7 @@ mod common;
 mod crash_common;
 
 use common::{wait_all_bounded, worker, TempName};
-use crash_common::{first_line, scale, wait_for, LogFile, Rng, Stats, HANG};
+use crash_common::{first_line, keep_going, scale, wait_for, LogFile, Rng, Stats, HANG};
 use muster::{Region, RegionConfig};
 use std::collections::{BTreeSet, HashMap};
 use std::process::Child;
@@ -292,7 +292,7 @@ fn goldsmith_random_instant_kills() {
     let mut rng = Rng::new(1);
     let mut st = Stats::default();
     let total = 400 * scale();
-    while st.kills < total && st.inconsistencies.is_empty() {
+    while st.kills < total && (keep_going() || st.inconsistencies.is_empty()) {
         gold_batch(40.min(total - st.kills), &mut rng, &mut st);
     }
     st.finish("goldsmith", t0);
@@ -457,7 +457,7 @@ fn channel_scenario(one_to_one: bool, kills: usize, what: &str) {
     let mut st = Stats::default();
     let total = kills * scale();
     let writers = if one_to_one { 1 } else { 2 };
-    while st.kills < total && st.inconsistencies.is_empty() {
+    while st.kills < total && (keep_going() || st.inconsistencies.is_empty()) {
         channel_batch(one_to_one, writers, 60.min(total - st.kills), &mut rng, &mut st);
     }
     st.finish(what, t0);

@@ -223,7 +223,9 @@ pub fn c_abi(data: &[u8]) {
                         0 => muster_alting_poll(f, u64::from(c.small()) % 1_000_000),
                         1 => muster_alting_enroll(f),
                         2 => muster_alting_resign(f),
-                        3 => muster_alting_expand(f, c.small(), if c.byte() % 4 == 0 { null_mut() } else { &mut first }),
+                        3 => {
+                            muster_alting_expand(f, c.small(), if c.byte() % 4 == 0 { null_mut() } else { &mut first })
+                        }
                         4 => {
                             let cap = c.small().min(8);
                             let p = if c.byte() % 4 == 0 { null_mut() } else { idx.as_mut_ptr() };

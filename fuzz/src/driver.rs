@@ -115,7 +115,13 @@ pub fn watchdog(root: PathBuf, limit: Duration, beat: &'static std::sync::atomic
 }
 
 /// Mutates the corpus of `target` for `time`; returns (executions, failures saved).
-pub fn mutate_for(root: &Path, target: &str, time: Duration, seed: u64, beat: &std::sync::atomic::AtomicU64) -> (u64, Vec<PathBuf>) {
+pub fn mutate_for(
+    root: &Path,
+    target: &str,
+    time: Duration,
+    seed: u64,
+    beat: &std::sync::atomic::AtomicU64,
+) -> (u64, Vec<PathBuf>) {
     let corpus: Vec<Vec<u8>> = corpus(root, target).into_iter().map(|c| c.1).collect();
     let corpus = if corpus.is_empty() { vec![vec![0u8; 16]] } else { corpus };
     let mut rng = Rng(seed);

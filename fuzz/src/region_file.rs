@@ -27,7 +27,8 @@ pub fn patch(image: &mut [u8], data: &[u8]) {
 
 /// Whether `open` would wait for this header to become ready (see the module docs).
 pub fn waits_for_ready(file: &[u8]) -> bool {
-    let word = |at: usize, n: usize| file.get(at..at + n).map(|b| b.iter().rev().fold(0u64, |a, &x| a << 8 | u64::from(x)));
+    let word =
+        |at: usize, n: usize| file.get(at..at + n).map(|b| b.iter().rev().fold(0u64, |a, &x| a << 8 | u64::from(x)));
     let magic = word(MAGIC_AT, 8);
     let template_magic = word_of(crate::template(), MAGIC_AT);
     match magic {

@@ -16,7 +16,8 @@ fn every_regression_and_seed_input_passes() {
     let mut n = 0;
     for t in muster_fuzz::TARGETS {
         for (path, data) in muster_fuzz::driver::corpus(root(), t) {
-            let r = muster_fuzz::with_watchdog(Duration::from_secs(60), || muster_fuzz::driver::run_one(root(), t, &data));
+            let r =
+                muster_fuzz::with_watchdog(Duration::from_secs(60), || muster_fuzz::driver::run_one(root(), t, &data));
             assert!(r.is_ok(), "{t}: {} fails again (saved as {:?})", path.display(), r.err());
             n += 1;
         }

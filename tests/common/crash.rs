@@ -42,6 +42,12 @@ pub fn scale() -> usize {
     std::env::var("MUSTER_CRASH_SCALE").ok().and_then(|s| s.parse().ok()).filter(|&s| s > 0).unwrap_or(1)
 }
 
+/// `MUSTER_CRASH_KEEP_GOING=1` (the soak script): count hangs and inconsistencies and go on with
+/// the next batch instead of stopping at the first (the test still fails at the end).
+pub fn keep_going() -> bool {
+    std::env::var_os("MUSTER_CRASH_KEEP_GOING").is_some_and(|v| v == "1")
+}
+
 /// What one scenario saw.
 #[derive(Default)]
 pub struct Stats {
