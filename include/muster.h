@@ -203,8 +203,15 @@
 #define MUSTER_EIO -16
 
 /**
+ * A completion action (`muster_barrier_set_action`) failed: it returned non-zero (or, from
+ * another language's binding, raised). The generation is broken for every party until
+ * `muster_barrier_reset`; the party that ran the action gets this code, the others too.
+ */
+#define MUSTER_EACTION -17
+
+/**
  * An internal error: a bug in libmuster was caught before it could cross the C boundary.
- * Codes -17 to -31 are reserved for later versions.
+ * Codes -18 to -31 are reserved for later versions.
  */
 #define MUSTER_EINTERNAL -32
 
@@ -344,6 +351,12 @@ typedef struct muster_region_config {
      */
     uint32_t reserved[7];
 } muster_region_config;
+
+/**
+ * A completion action: called with the `arg` given to `muster_barrier_set_action`; returns 0 on
+ * success, anything else to fail (which breaks the generation with `MUSTER_EACTION`).
+ */
+typedef int (*muster_action_fn)(void *arg);
 
 #ifdef __cplusplus
 extern "C" {
@@ -519,11 +532,11 @@ int muster_region_unlink(const char *name);
  * before the barrier.
  * `name`: 1 to 64 bytes of UTF-8 without control characters (e.g. `"phase 1"`).
  * `parties`: `> 0` for a counted barrier that releases every `parties` arrivals (any handle may
- * wait; at most 32767); `0` for a membership barrier whose parties are the enrolled handles
+ * wait; at most 16383); `0` for a membership barrier whose parties are the enrolled handles
  * (see `muster_barrier_enroll`).
  * `out`: receives the new handle on success (untouched on failure).
  *
- * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 32767), `MUSTER_ENAME`,
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383), `MUSTER_ENAME`,
  * `MUSTER_EMISMATCH` (the barrier exists with another kind or party count), `MUSTER_EFULL` (no
  * free barrier slot), `MUSTER_ECORRUPT`.
  *
@@ -557,13 +570,14 @@ int muster_barrier_open(struct muster_region *region,
 int muster_barrier_close(struct muster_barrier *barrier);
 
 /**
- * Makes this handle a member: the barrier gains one party, counted from the current generation.
- * On a membership barrier only members may wait; on a counted barrier enrolling raises the
- * party count by one. A member whose process dies is resigned by its peers, who see
- * `MUSTER_EPEERDIED`.
+ * Makes this handle a member of a membership barrier (`parties == 0`): the barrier gains one
+ * party, counted from the current generation. Only members may wait on a membership barrier. A
+ * member whose process dies is resigned by its peers, who see `MUSTER_EPEERDIED`. (Counted
+ * barriers have a fixed count; their parties are the processes that arrive, see
+ * `muster_barrier_wait`.)
  *
- * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, or handle
- * inherited across `fork`), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`. Enrolling in a
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, a counted
+ * barrier, or handle inherited across `fork`), `MUSTER_EFULL` (16383 parties), `MUSTER_ECORRUPT`. Enrolling in a
  * broken barrier is allowed; the new member's waits fail until someone resets it.
  *
  * Thread-safety: do not call concurrently with another enroll/resign/wait on the same handle.
@@ -592,6 +606,15 @@ int muster_barrier_resign(struct muster_barrier *barrier);
 
 /**
  * Arrives at the barrier and blocks until the generation completes (all parties arrived).
+ *
+ * Who is a party: on a counted barrier, a process becomes a party when one of its handles first
+ * arrives (through this function, `muster_barrier_wait_timeout`, `muster_barrier_arrive` or
+ * `muster_barrier_arrive_and_drop`, from any thread) and stays one until it has closed every
+ * such handle; a handle that never arrives (an observer) never makes it one. On a membership
+ * barrier the parties are the processes holding enrolled members. A party process that dies at
+ * any instant (while waiting, mid-arrival, between its arrival and the release, or between two
+ * waits) breaks the current generation for the others with `MUSTER_EPEERDIED` within about
+ * 20-100 ms; closing the handles and then exiting breaks nothing.
  *
  * Memory ordering: everything any participant did before arriving happens-before everything
  * every participant does after its wait returns, in every process.
@@ -727,6 +750,108 @@ int muster_barrier_is_member(const struct muster_barrier *barrier);
  */
 int muster_barrier_generation(const struct muster_barrier *barrier,
                               uint64_t *out);
+
+/**
+ * Split phase: arrives at the barrier and returns at once (C++20 `std::barrier::arrive`, Java
+ * `Phaser.arrive`, `MPI_Ibarrier`). The caller does other work and later calls
+ * `muster_barrier_await` with the ticket. If this arrival completes the generation, the
+ * handle's completion action (`muster_barrier_set_action`) runs before this call returns.
+ * Counts as an arrival for party identity (see `muster_barrier_wait`).
+ *
+ * `ticket_out`: receives the ticket naming this arrival's generation (on success only). A
+ * ticket is valid on this barrier only.
+ *
+ * Returns: the arrival index (>= 0; 0 for the generation's leader); `MUSTER_EINVAL` (NULL),
+ * `MUSTER_EBROKEN`, `MUSTER_EPEERDIED`, `MUSTER_EACTION` (this handle's completion action failed;
+ * the generation is broken for all), `MUSTER_ECANCELLED`, `MUSTER_EMISUSE` (a non-member on a
+ * membership barrier, a member arriving again before the generation of its previous arrival
+ * ended, a handle that dropped out, or a handle inherited across `fork`), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: as `muster_barrier_wait`.
+ *
+ * # Safety
+ * `barrier` must be NULL or a live handle; `ticket_out` NULL or writable.
+ */
+int muster_barrier_arrive(struct muster_barrier *barrier,
+                          uint64_t *ticket_out);
+
+/**
+ * Split phase: blocks until the generation named by `ticket` completes.
+ *
+ * `timeout_ns`: the longest wait in nanoseconds (`CLOCK_MONOTONIC`); `UINT64_MAX` waits forever;
+ * 0 polls. Unlike `muster_barrier_wait_timeout`, a timeout changes nothing: the arrival stands
+ * and the caller may await again (Phaser's `awaitAdvance` semantics).
+ *
+ * Returns: `MUSTER_OK` when the generation completed (at once for a ticket of a generation
+ * that already completed); `MUSTER_ETIMEDOUT` (nothing changed); `MUSTER_EBROKEN`,
+ * `MUSTER_EPEERDIED` (see `muster_last_peer_pid`) or `MUSTER_EACTION` when the generation was
+ * broken; `MUSTER_EINVAL` (NULL, a ticket of another barrier or of a generation that has not
+ * started); `MUSTER_EMISUSE` (on a membership barrier a handle that is not an enrolled member or
+ * a second concurrent wait on one member handle; a handle that dropped out; a handle inherited
+ * across `fork`), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: as `muster_barrier_wait`.
+ *
+ * # Safety
+ * `barrier` must be NULL or a live handle.
+ */
+int muster_barrier_await(struct muster_barrier *barrier,
+                         uint64_t ticket,
+                         uint64_t timeout_ns);
+
+/**
+ * Split phase: whether the generation named by `ticket` has completed, without blocking.
+ *
+ * Returns: 1 (completed), 0 (not yet); `MUSTER_EBROKEN`, `MUSTER_EPEERDIED` or `MUSTER_EACTION`
+ * for a broken generation; `MUSTER_EINVAL` (NULL, a ticket of another barrier or of a future
+ * generation); `MUSTER_EMISUSE` (handle inherited across `fork`), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: any thread, any time.
+ *
+ * # Safety
+ * `barrier` must be NULL or a live handle.
+ */
+int muster_barrier_is_complete(const struct muster_barrier *barrier,
+                               uint64_t ticket);
+
+/**
+ * Split phase: arrives and leaves. The arrival counts for the current generation; from the next
+ * one the barrier has one party less (a member is resigned; a counted barrier's party count
+ * drops by one). Returns at once; the handle can no longer arrive or await (a member handle may
+ * enroll again).
+ *
+ * Returns: the arrival index (>= 0); errors as `muster_barrier_arrive`.
+ *
+ * Thread-safety: as `muster_barrier_wait`.
+ *
+ * # Safety
+ * `barrier` must be NULL or a live handle.
+ */
+int muster_barrier_arrive_and_drop(struct muster_barrier *barrier);
+
+/**
+ * Gives this handle a completion action (C++20 `std::barrier`'s completion function, Java
+ * `CyclicBarrier`'s barrier action, Python `threading.Barrier(action=)`): when a generation
+ * completes and the last party to arrive did so through this handle, `action(arg)` runs in that
+ * thread before anyone is released. Everyone's writes before arriving are visible to it. A
+ * non-zero return breaks the generation for every party with `MUSTER_EACTION`. Each handle has
+ * its own action; give every party's handle the same one for "the barrier's action".
+ *
+ * `action`: the callback, or NULL to remove it. `arg`: passed to it unchanged.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL barrier).
+ *
+ * Thread-safety: may be called at any time; an arrival uses the action set when it arrived.
+ * The callback may run in any thread that arrives through this handle; it must not call
+ * libmuster functions on this barrier.
+ *
+ * # Safety
+ * `barrier` must be NULL or a live handle; `action`, if not NULL, must be safe to call with `arg`
+ * from any thread until it is replaced or the handle is closed.
+ */
+int muster_barrier_set_action(struct muster_barrier *barrier,
+                              muster_action_fn action,
+                              void *arg);
 
 /**
  * Creates the alting barrier `name` in `region` with `n` enrolled, unowned front-ends, indices

@@ -1,7 +1,7 @@
 //! [`HeapBarrier`]: the same barrier algorithm for the threads of one process, on the heap,
 //! sleeping on private futexes.
 
-use muster_core::barrier::{BarrierCell, StateError, WaitError, MAX_PARTIES};
+use muster_core::barrier::{BarrierCell, CancelOutcome, StateError, WaitError, MAX_PARTIES};
 use muster_core::wait::Adaptive;
 use muster_shm::futex::{monotonic_ns, process_policy, PrivateParker};
 use muster_shm::{Error, Result, WaitResult};
@@ -14,10 +14,10 @@ pub struct HeapBarrier {
 }
 
 impl HeapBarrier {
-    /// A barrier for `parties` threads (1..=32767).
+    /// A barrier for `parties` threads (1..=16383).
     pub fn new(parties: u32) -> Result<HeapBarrier> {
         if parties == 0 || parties > MAX_PARTIES {
-            return Err(Error::InvalidArgument("parties must be 1..=32767"));
+            return Err(Error::InvalidArgument("parties must be 1..=16383"));
         }
         Ok(HeapBarrier { cell: Box::new(BarrierCell::new(parties, 0)), adapt: Adaptive::new() })
     }
@@ -42,10 +42,10 @@ impl HeapBarrier {
         match self.cell.wait(&PrivateParker, process_policy(), &t, deadline, Some(&self.adapt), || ()) {
             Ok(()) => Ok(done),
             Err(WaitError::Broken(_)) => Err(Error::Broken),
-            Err(WaitError::TimedOut) => match self.cell.cancel(&PrivateParker, &t, false) {
-                muster_core::barrier::CancelOutcome::Released => Ok(done),
-                muster_core::barrier::CancelOutcome::Broken(_) => Err(Error::Broken),
-                muster_core::barrier::CancelOutcome::Withdrawn => Err(Error::Timeout),
+            Err(WaitError::TimedOut) => match self.cell.cancel(&PrivateParker, &t) {
+                CancelOutcome::Released | CancelOutcome::Completing => Ok(done),
+                CancelOutcome::Broken(_) => Err(Error::Broken),
+                CancelOutcome::Withdrawn => Err(Error::Timeout),
             },
         }
     }

@@ -54,5 +54,6 @@ mod heap;
 
 pub use heap::HeapBarrier;
 pub use muster_shm::{
-    Alternative, AltingBarrier, Barrier, Channel, Error, Region, RegionConfig, Result, Select, WaitPolicy, WaitResult,
+    Action, Alternative, AltingBarrier, Arrival, Barrier, Channel, Error, Region, RegionConfig, Result, Select,
+    WaitPolicy, WaitResult,
 };

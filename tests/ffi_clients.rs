@@ -272,6 +272,11 @@ fn only_muster_symbols_are_exported() {
         "muster_barrier_broken",
         "muster_barrier_is_member",
         "muster_barrier_generation",
+        "muster_barrier_arrive",
+        "muster_barrier_await",
+        "muster_barrier_is_complete",
+        "muster_barrier_arrive_and_drop",
+        "muster_barrier_set_action",
         "muster_strerror",
         "muster_version",
         "muster_last_error_message",
@@ -323,6 +328,13 @@ fn c_timeouts() {
 fn c_abort_reset_and_peer_death() {
     let inst = installed();
     let exe = compile(inst, "cc", "-std=c99", "abort_reset.c", "abort_reset", false);
+    run_client(&exe, &[]);
+}
+
+#[test]
+fn c_split_phase_actions_and_counted_peer_death() {
+    let inst = installed();
+    let exe = compile(inst, "cc", "-std=c11", "split_phase.c", "split_phase", false);
     run_client(&exe, &[]);
 }
 

@@ -5,7 +5,7 @@
 use loom::sync::atomic::AtomicU32;
 use loom::sync::Arc;
 use loom::thread;
-use muster_core::barrier::{BarrierCell, BreakReason, WaitError};
+use muster_core::barrier::{Arrive, BarrierCell, BreakReason, MemberOp, MemberTable, Ticket, WaitError};
 use muster_core::wait::{Parker, WaitPolicy};
 
 /// Futex model: parking is a yield (a spurious wake-up the caller must tolerate); there is no
@@ -158,7 +158,7 @@ fn resign_completes_the_generation_of_a_waiter() {
             let t = c.arrive(&LoomParker).unwrap();
             c.wait(&LoomParker, &POLICY, &t, None, None, || ())
         });
-        cell.remove_parties(&LoomParker, 1, None);
+        cell.remove_party(&LoomParker);
         assert_eq!(h.join().unwrap(), Ok(()));
         let s = cell.state();
         assert_eq!((s.parties, s.arrived), (1, 0));
@@ -208,5 +208,154 @@ fn two_generations_nobody_leaves_early() {
         run(0, cell.clone(), progress);
         h.join().unwrap();
         assert_eq!(cell.state().generation, 2);
+    });
+}
+
+#[test]
+fn split_phase_await_is_never_lost_and_never_early() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let fx = FutexModel::new();
+        let data = Arc::new(AtomicU32::new(0));
+        let (c, f, d) = (cell.clone(), fx.clone(), data.clone());
+        let h = thread::spawn(move || {
+            d.store(7, loom::sync::atomic::Ordering::Relaxed);
+            let t = c.arrive(&f).unwrap();
+            c.wait(&f, &SLEEPY, &t, None, None, || ()).unwrap();
+        });
+        // Arrive, "do other work", then await with only the generation kept (a ticket).
+        let t = cell.arrive(&fx).unwrap();
+        let kept = Ticket::for_generation(t.generation, 2);
+        cell.wait(&fx, &SLEEPY, &kept, None, None, || ()).unwrap();
+        // Released only after the peer arrived: its write before arriving is visible.
+        assert_eq!(data.load(loom::sync::atomic::Ordering::Relaxed), 7);
+        h.join().unwrap();
+    });
+}
+
+#[test]
+fn completion_action_runs_before_anyone_is_released() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(2, 0));
+        let fx = FutexModel::new();
+        let before = Arc::new([AtomicU32::new(0), AtomicU32::new(0)]);
+        let action_saw = Arc::new(AtomicU32::new(0));
+        let run =
+            |me: usize, cell: Arc<BarrierCell>, fx: FutexModel, before: Arc<[AtomicU32; 2]>, saw: Arc<AtomicU32>| {
+                before[me].store(1, loom::sync::atomic::Ordering::Relaxed);
+                let t = cell.arrive_with(&fx, None, Arrive::WithAction, None).unwrap();
+                if t.tripping {
+                    // The action sees both parties' writes made before arriving.
+                    let sum = before[0].load(loom::sync::atomic::Ordering::Relaxed)
+                        + before[1].load(loom::sync::atomic::Ordering::Relaxed);
+                    saw.store(sum + 10, loom::sync::atomic::Ordering::Relaxed);
+                    assert!(cell.complete_trip(&fx, &t, Ok(())));
+                } else {
+                    cell.wait(&fx, &SLEEPY, &t, None, None, || ()).unwrap();
+                }
+                // Nobody leaves before the action finished.
+                assert_eq!(saw.load(loom::sync::atomic::Ordering::Relaxed), 12);
+            };
+        let (c, f, b, s) = (cell.clone(), fx.clone(), before.clone(), action_saw.clone());
+        let h = thread::spawn(move || run(1, c, f, b, s));
+        run(0, cell.clone(), fx, before, action_saw);
+        h.join().unwrap();
+        assert_eq!(cell.state().generation, 1);
+        assert_eq!(cell.episodes(), 1);
+    });
+}
+
+/// A member table of three process slots; `dead[i]` is the liveness token.
+struct Table {
+    me: u32,
+    counters: Arc<[AtomicU32; 3]>,
+    dead: Arc<[loom::sync::atomic::AtomicBool; 3]>,
+}
+
+impl MemberTable for Table {
+    fn me(&self) -> u32 {
+        self.me
+    }
+    fn counter(&self, slot: u32) -> Option<&AtomicU32> {
+        self.counters.get(slot as usize)
+    }
+    fn is_dead(&self, slot: u32) -> bool {
+        self.dead.get(slot as usize).is_some_and(|d| d.load(loom::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+fn tables(n: u32) -> Vec<Table> {
+    let counters = Arc::new([AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)]);
+    let dead = Arc::new([
+        loom::sync::atomic::AtomicBool::new(false),
+        loom::sync::atomic::AtomicBool::new(false),
+        loom::sync::atomic::AtomicBool::new(false),
+    ]);
+    (0..n).map(|me| Table { me, counters: counters.clone(), dead: dead.clone() }).collect()
+}
+
+#[test]
+fn member_killed_mid_enroll_never_hangs_nor_releases_early() {
+    // Process 0 is a member and waits; process 1 enrolls and dies after its word step (a
+    // phantom party unless recovered); process 2 is the survivor that cleans up.
+    for after_word in [false, true] {
+        model(move || {
+            let cell = Arc::new(BarrierCell::new(0, 0));
+            let fx = FutexModel::new();
+            let mut t = tables(3).into_iter();
+            let (t0, t1, t2) = (t.next().unwrap(), t.next().unwrap(), t.next().unwrap());
+            cell.member_op(&fx, &t0, MemberOp::Enroll, 0).unwrap();
+            let (c, f) = (cell.clone(), fx.clone());
+            let dying = thread::spawn(move || {
+                c.enroll_then_die_for_test(&f, &t1, after_word);
+                t1.dead[1].store(true, loom::sync::atomic::Ordering::SeqCst);
+            });
+            let (c, f) = (cell.clone(), fx.clone());
+            let waiter = thread::spawn(move || match c.arrive(&f) {
+                Ok(t) => (t.released, c.wait(&f, &SLEEPY, &t, None, None, || ())),
+                // Arrived after the cleanup broke the generation.
+                Err(muster_core::barrier::StateError::Broken(r)) => (false, Err(WaitError::Broken(r))),
+                Err(e) => panic!("arrival failed: {e:?}"),
+            });
+            dying.join().unwrap();
+            // The survivor's liveness hook: recover the dead owner's lock, then clean it up.
+            assert!(cell.recover_member_lock(&t2, Some(1)));
+            let _ = cell.member_op(&fx, &t2, MemberOp::Clean { pid: 41 }, 1);
+            let (released_by_me, r) = waiter.join().unwrap();
+            match r {
+                // Released: only if the waiter's own arrival completed the generation (it arrived
+                // while the barrier had one party), never by anybody else.
+                Ok(()) => assert!(released_by_me),
+                Err(e) => assert_eq!(e, WaitError::Broken(BreakReason::PeerDied(41))),
+            }
+            let s = cell.state();
+            assert_eq!(s.parties, 1, "the dead process's party is gone");
+            assert_eq!(t2.counters[1].load(loom::sync::atomic::Ordering::SeqCst) & 0xffff, 0);
+            assert_eq!(t2.counters[0].load(loom::sync::atomic::Ordering::SeqCst) & 0xffff, 1);
+            assert_eq!(cell.member_lock_owner(), None);
+        });
+    }
+}
+
+#[test]
+fn concurrent_membership_changes_keep_counts_consistent() {
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(0, 0));
+        let mut t = tables(2).into_iter();
+        let (t0, t1) = (t.next().unwrap(), t.next().unwrap());
+        cell.member_op(&LoomParker, &t0, MemberOp::Enroll, 0).unwrap();
+        let c = cell.clone();
+        let h = thread::spawn(move || {
+            c.member_op(&LoomParker, &t1, MemberOp::Enroll, 1).unwrap();
+            c.member_op(&LoomParker, &t1, MemberOp::Resign, 1).unwrap();
+            t1
+        });
+        cell.member_op(&LoomParker, &t0, MemberOp::Enroll, 0).unwrap();
+        let t1 = h.join().unwrap();
+        let s = cell.state();
+        let count = |t: &Table, i: usize| t.counters[i].load(loom::sync::atomic::Ordering::SeqCst) & 0xffff;
+        assert_eq!(s.parties, count(&t1, 0) + count(&t1, 1));
+        assert_eq!((count(&t1, 0), count(&t1, 1)), (2, 0));
+        assert_eq!(cell.member_lock_owner(), None);
     });
 }

@@ -12,14 +12,14 @@ use crate::{name_arg, put};
 /// A handle on a named barrier in a region (opaque). Created by `muster_barrier_open`, released
 /// by `muster_barrier_close`.
 pub struct muster_barrier {
-    inner: Barrier,
+    pub(crate) inner: Barrier,
 }
 
 /// Borrows a handle, or records `MUSTER_EINVAL` for NULL.
 ///
 /// # Safety
 /// `p` must be NULL or a live handle.
-unsafe fn handle<'a>(p: *const muster_barrier) -> Result<&'a Barrier, c_int> {
+pub(crate) unsafe fn handle<'a>(p: *const muster_barrier) -> Result<&'a Barrier, c_int> {
     if p.is_null() {
         return Err(fail(MUSTER_EINVAL, "barrier is NULL"));
     }
@@ -32,7 +32,7 @@ unsafe fn handle<'a>(p: *const muster_barrier) -> Result<&'a Barrier, c_int> {
 ///
 /// # Safety
 /// `p` must be NULL or a live handle.
-unsafe fn with(p: *const muster_barrier, f: impl FnOnce(&Barrier) -> muster_shm::Result<c_int>) -> c_int {
+pub(crate) unsafe fn with(p: *const muster_barrier, f: impl FnOnce(&Barrier) -> muster_shm::Result<c_int>) -> c_int {
     guard(|| {
         // SAFETY: forwarded caller guarantee.
         match unsafe { handle(p) } {
@@ -43,7 +43,7 @@ unsafe fn with(p: *const muster_barrier, f: impl FnOnce(&Barrier) -> muster_shm:
 }
 
 fn index(r: WaitResult) -> c_int {
-    // Indices are below 32768 (the most parties a barrier can have).
+    // Indices are below 16384 (the most parties a barrier can have).
     c_int::try_from(r.index).unwrap_or(c_int::MAX)
 }
 
@@ -53,11 +53,11 @@ fn index(r: WaitResult) -> c_int {
 /// before the barrier.
 /// `name`: 1 to 64 bytes of UTF-8 without control characters (e.g. `"phase 1"`).
 /// `parties`: `> 0` for a counted barrier that releases every `parties` arrivals (any handle may
-/// wait; at most 32767); `0` for a membership barrier whose parties are the enrolled handles
+/// wait; at most 16383); `0` for a membership barrier whose parties are the enrolled handles
 /// (see `muster_barrier_enroll`).
 /// `out`: receives the new handle on success (untouched on failure).
 ///
-/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 32767), `MUSTER_ENAME`,
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383), `MUSTER_ENAME`,
 /// `MUSTER_EMISMATCH` (the barrier exists with another kind or party count), `MUSTER_EFULL` (no
 /// free barrier slot), `MUSTER_ECORRUPT`.
 ///
@@ -124,13 +124,14 @@ pub unsafe extern "C" fn muster_barrier_close(barrier: *mut muster_barrier) -> c
     })
 }
 
-/// Makes this handle a member: the barrier gains one party, counted from the current generation.
-/// On a membership barrier only members may wait; on a counted barrier enrolling raises the
-/// party count by one. A member whose process dies is resigned by its peers, who see
-/// `MUSTER_EPEERDIED`.
+/// Makes this handle a member of a membership barrier (`parties == 0`): the barrier gains one
+/// party, counted from the current generation. Only members may wait on a membership barrier. A
+/// member whose process dies is resigned by its peers, who see `MUSTER_EPEERDIED`. (Counted
+/// barriers have a fixed count; their parties are the processes that arrive, see
+/// `muster_barrier_wait`.)
 ///
-/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, or handle
-/// inherited across `fork`), `MUSTER_EFULL` (32767 parties), `MUSTER_ECORRUPT`. Enrolling in a
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (already a member, a counted
+/// barrier, or handle inherited across `fork`), `MUSTER_EFULL` (16383 parties), `MUSTER_ECORRUPT`. Enrolling in a
 /// broken barrier is allowed; the new member's waits fail until someone resets it.
 ///
 /// Thread-safety: do not call concurrently with another enroll/resign/wait on the same handle.
@@ -163,6 +164,15 @@ pub unsafe extern "C" fn muster_barrier_resign(barrier: *mut muster_barrier) -> 
 }
 
 /// Arrives at the barrier and blocks until the generation completes (all parties arrived).
+///
+/// Who is a party: on a counted barrier, a process becomes a party when one of its handles first
+/// arrives (through this function, `muster_barrier_wait_timeout`, `muster_barrier_arrive` or
+/// `muster_barrier_arrive_and_drop`, from any thread) and stays one until it has closed every
+/// such handle; a handle that never arrives (an observer) never makes it one. On a membership
+/// barrier the parties are the processes holding enrolled members. A party process that dies at
+/// any instant (while waiting, mid-arrival, between its arrival and the release, or between two
+/// waits) breaks the current generation for the others with `MUSTER_EPEERDIED` within about
+/// 20-100 ms; closing the handles and then exiting breaks nothing.
 ///
 /// Memory ordering: everything any participant did before arriving happens-before everything
 /// every participant does after its wait returns, in every process.

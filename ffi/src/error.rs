@@ -58,12 +58,16 @@ pub const MUSTER_EPERM: c_int = -14;
 pub const MUSTER_ENOMEM: c_int = -15;
 /// Another operating-system error (see `muster_last_error_message`).
 pub const MUSTER_EIO: c_int = -16;
+/// A completion action (`muster_barrier_set_action`) failed: it returned non-zero (or, from
+/// another language's binding, raised). The generation is broken for every party until
+/// `muster_barrier_reset`; the party that ran the action gets this code, the others too.
+pub const MUSTER_EACTION: c_int = -17;
 /// An internal error: a bug in libmuster was caught before it could cross the C boundary.
-/// Codes -17 to -31 are reserved for later versions.
+/// Codes -18 to -31 are reserved for later versions.
 pub const MUSTER_EINTERNAL: c_int = -32;
 
 /// All codes, for tests and for `muster_strerror`.
-pub(crate) const CODES: [(c_int, &CStr); 18] = [
+pub(crate) const CODES: [(c_int, &CStr); 19] = [
     (MUSTER_OK, c"success"),
     (MUSTER_EINVAL, c"invalid argument"),
     (MUSTER_ENAME, c"invalid name"),
@@ -81,6 +85,7 @@ pub(crate) const CODES: [(c_int, &CStr); 18] = [
     (MUSTER_EPERM, c"permission denied"),
     (MUSTER_ENOMEM, c"out of memory"),
     (MUSTER_EIO, c"i/o error"),
+    (MUSTER_EACTION, c"completion action failed"),
     (MUSTER_EINTERNAL, c"internal error in libmuster"),
 ];
 
@@ -141,6 +146,7 @@ pub(crate) fn from_shm(e: &Error) -> c_int {
         Error::Permission => MUSTER_EPERM,
         Error::NoMemory => MUSTER_ENOMEM,
         Error::Io(_) => MUSTER_EIO,
+        Error::ActionFailed(_) => MUSTER_EACTION,
         // A variant added to muster_shm after this table was written.
         _ => MUSTER_EIO,
     };
@@ -230,6 +236,7 @@ mod tests {
             MUSTER_EPERM,
             MUSTER_ENOMEM,
             MUSTER_EIO,
+            MUSTER_EACTION,
         ];
         for (i, c) in want.iter().enumerate() {
             assert_eq!(*c, -(i as c_int) - 1);

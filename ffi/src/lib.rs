@@ -14,6 +14,8 @@ mod region;
 
 mod barrier;
 
+mod barrier_split;
+
 mod alting;
 
 mod channel;
@@ -23,6 +25,7 @@ mod alt;
 pub use alt::*;
 pub use alting::*;
 pub use barrier::*;
+pub use barrier_split::*;
 pub use channel::*;
 pub use error::*;
 pub use region::*;

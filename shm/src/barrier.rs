@@ -7,11 +7,37 @@
 //!   Only members wait; a member that times out is cancelled (resigned) and later use of the handle
 //!   gives [`Error::Cancelled`] until it enrolls again.
 //!
-//! Members are counted per process in the region, so a process that dies is noticed: waiters check
-//! the liveness tokens of member processes about every 20 ms while they sleep, and the first to
-//! notice resigns the dead process's members and breaks the generation with
-//! [`Error::PeerDied`]. Anonymous arrivals on counted barriers carry no identity and are not
-//! watched: if such a process dies, the others wait until their timeout.
+//! ## Who is a party (and what happens when one dies)
+//! * A process becomes a **party of a counted barrier** when one of its handles first arrives
+//!   (`wait`, `wait_timeout`, `arrive`, `arrive_and_drop`, from any thread), and stays one until
+//!   every such handle is closed (dropped). A handle that was only opened — an observer, a
+//!   monitoring tool — never makes its process a party.
+//! * A process is a **party of a membership barrier** while it holds enrolled member handles.
+//! * Parties are recorded per process in the region's member table *before* their first arrival,
+//!   so there is no instant at which a process has arrived but is not known. A process that dies
+//!   while it is a party — while waiting, mid-arrival, between its arrival and the release, or
+//!   between two waits — breaks the current generation with [`Error::PeerDied`] for everyone:
+//!   waiters check the liveness tokens of parties about every 20 ms while they sleep, and the
+//!   first to notice cleans up after the dead process. On a membership barrier its members are
+//!   also resigned, so the survivors `reset()` and go on; a counted barrier keeps its count (a
+//!   replacement process takes the dead one's place).
+//! * Closing handles cleanly (drop, `muster_barrier_close`) and then exiting breaks nothing. A
+//!   process that exits with a party handle still open counts as dead.
+//! * Membership changes (enroll, resign, drop, a timed-out member's withdrawal, the cleanup of a
+//!   dead process) survive a crash at any instant: see `muster_core::barrier::membership`.
+//!
+//! ## Split phase
+//! [`Barrier::arrive`] returns at once with the arrival index and a ticket naming the
+//! generation; [`Barrier::await_ticket`] waits for that generation, and its timeout changes
+//! nothing (Phaser's `awaitAdvance`), unlike [`Barrier::wait_timeout`], which cancels a member or
+//! breaks the barrier (Grinder's and `CyclicBarrier`'s semantics). [`Barrier::arrive_and_drop`]
+//! arrives and leaves for later generations.
+//!
+//! ## Completion action
+//! [`Barrier::set_action`] gives a handle an action. When a generation completes, the last party
+//! to arrive runs its own handle's action (if it has one) before anyone is released; everyone's
+//! writes before arriving are visible to it. An action that fails breaks the generation for all
+//! with [`Error::ActionFailed`].
 //!
 //! Thread-safety: a handle is `Send + Sync`. On a counted barrier any number of threads may wait on
 //! one handle at once. A member handle stands for one party: one thread waits on it at a time
@@ -21,16 +47,24 @@ use crate::error::{Error, Result};
 use crate::futex::process_policy;
 use crate::region::{Inner, Region};
 use crate::registry::MEMBERSHIP;
-use muster_core::barrier::{BarrierCell, BreakReason, CancelOutcome, StateError, Ticket, WaitError, MAX_PARTIES};
+use muster_core::barrier::{
+    counter_count, Arrive, BarrierCell, BreakReason, CancelOutcome, MemberOp, MemberOutcome, MemberTable, StateError,
+    Ticket, WaitError, MAX_PARTIES, MAX_PROCESS_PARTIES,
+};
 use muster_core::sync::{AtomicU32, Ordering};
-use muster_core::wait::Adaptive;
+use muster_core::wait::{Adaptive, Poll};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const NOT_MEMBER: u8 = 0;
 const MEMBER: u8 = 1;
 const CANCELLED: u8 = 2;
+const DROPPED: u8 = 3;
+
+/// A completion action: runs in the last arriving party before the generation is released.
+pub type Action = dyn Fn() -> std::result::Result<(), String> + Send + Sync;
 
 /// A completed wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,14 +82,45 @@ impl WaitResult {
     }
 }
 
-/// A handle on a named plain barrier. Dropping a member handle resigns it.
+/// A split-phase arrival ([`Barrier::arrive`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    /// Arrival index in the generation (as [`WaitResult::index`]).
+    pub index: u32,
+    /// Names the generation for [`Barrier::await_ticket`] and [`Barrier::is_complete`]; only
+    /// valid on this barrier.
+    pub ticket: u64,
+}
+
+impl Arrival {
+    /// Whether this arrival is the generation's leader (index 0).
+    pub fn is_leader(&self) -> bool {
+        self.index == 0
+    }
+    /// The generation the ticket names (wraps at 2^32).
+    pub fn generation(&self) -> u64 {
+        self.ticket & 0xffff_ffff
+    }
+}
+
+/// A handle on a named plain barrier. Dropping a member handle resigns it; dropping any handle
+/// ends its part in the party identity of its process (see the module docs).
 pub struct Barrier {
     region: Arc<Inner>,
     index: u32,
     name: String,
+    /// High half of every ticket of this barrier (a hash of region and barrier name, never 0).
+    tag: u32,
     membership: bool,
     state: AtomicU8,
     waiting: AtomicBool,
+    /// Member handles: the ticket of the last arrival (0: none), to refuse arriving twice in one
+    /// generation and leaving while an arrival is pending.
+    pending: AtomicU64,
+    /// Counted barriers: whether this handle holds one of its process's party registrations.
+    registered: AtomicBool,
+    has_action: AtomicBool,
+    action: Mutex<Option<Arc<Action>>>,
     /// Process-local: how long recent waits took (adapts the spin budget).
     adapt: Adaptive,
     /// Process-local: the state word the next arrival most likely finds (0: no guess).
@@ -71,6 +136,7 @@ impl std::fmt::Debug for Barrier {
 pub(crate) fn map_reason(r: BreakReason) -> Error {
     match r {
         BreakReason::PeerDied(pid) => Error::PeerDied { pid },
+        BreakReason::ActionFailed => Error::ActionFailed("the completion action of the last party failed".into()),
         _ => Error::Broken,
     }
 }
@@ -78,15 +144,29 @@ pub(crate) fn map_reason(r: BreakReason) -> Error {
 fn map_state(e: StateError) -> Error {
     match e {
         StateError::Broken(r) => map_reason(r),
-        StateError::TooManyParties => Error::Full("parties (at most 32767)"),
+        StateError::TooManyParties => Error::Full("parties (at most 16383, and 65535 handles per process)"),
         StateError::NoParties => Error::Misuse("membership barrier has no enrolled members"),
-        StateError::Corrupt => Error::Corrupt("barrier state word is inconsistent".into()),
+        StateError::Tripping => Error::Corrupt("barrier stuck completing".into()),
+        StateError::Corrupt => Error::Corrupt("barrier state or member table is inconsistent".into()),
     }
 }
 
-/// Takes one member off a process's counter (never below zero: the counter is region data).
-fn count_down(count: &AtomicU32) {
-    let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+/// The member table of one barrier, as `muster_core` sees it.
+pub(crate) struct Members<'a> {
+    pub(crate) region: &'a Inner,
+    pub(crate) barrier: u32,
+}
+
+impl MemberTable for Members<'_> {
+    fn me(&self) -> u32 {
+        self.region.slot
+    }
+    fn counter(&self, slot: u32) -> Option<&AtomicU32> {
+        self.region.member_count(self.barrier, slot)
+    }
+    fn is_dead(&self, slot: u32) -> bool {
+        !self.region.token_held(slot)
+    }
 }
 
 impl Region {
@@ -95,7 +175,7 @@ impl Region {
     /// [`Error::Mismatch`].
     pub fn barrier(&self, name: &str, parties: u32) -> Result<Barrier> {
         if parties > MAX_PARTIES {
-            return Err(Error::InvalidArgument("parties must be at most 32767"));
+            return Err(Error::InvalidArgument("parties must be at most 16383"));
         }
         if !self.inner.token_alive_here() {
             return Err(Error::Misuse("region handle used in a forked child; open the region again"));
@@ -111,13 +191,20 @@ impl Region {
             let existing = if found.kind == MEMBERSHIP { 0 } else { found.kind };
             return Err(Error::Mismatch { existing, requested: parties });
         }
+        let id = format!("{}/{}", self.inner.name, name);
+        let tag = (crate::name::hash(id.as_bytes()) as u32) | 1;
         Ok(Barrier {
             region: self.inner.clone(),
             index: found.index,
             name: name.to_owned(),
+            tag,
             membership: parties == 0,
             state: AtomicU8::new(NOT_MEMBER),
             waiting: AtomicBool::new(false),
+            pending: AtomicU64::new(0),
+            registered: AtomicBool::new(false),
+            has_action: AtomicBool::new(false),
+            action: Mutex::new(None),
             adapt: Adaptive::new(),
             hint: AtomicU64::new(0),
         })
@@ -137,11 +224,16 @@ impl Barrier {
         self.region.cell(self.index).ok_or_else(|| Error::Corrupt("barrier index out of bounds".into()))
     }
 
-    /// This process's member counter on this barrier (in the region's member table).
-    fn own_count(&self) -> Result<&AtomicU32> {
-        self.region
-            .member_count(self.index, self.region.slot)
-            .ok_or_else(|| Error::Corrupt("member table out of bounds".into()))
+    fn members(&self) -> Members<'_> {
+        Members { region: &self.region, barrier: self.index }
+    }
+
+    fn member_op(&self, op: MemberOp) -> Result<MemberOutcome> {
+        self.member_op_raw(op)?.map_err(map_state)
+    }
+
+    fn member_op_raw(&self, op: MemberOp) -> Result<std::result::Result<MemberOutcome, StateError>> {
+        Ok(self.cell()?.member_op(&self.region.parker, &self.members(), op, self.region.slot))
     }
 
     fn check_process(&self) -> Result<()> {
@@ -186,16 +278,38 @@ impl Barrier {
         self.cell().map_or(0, |c| u64::from(c.state().generation))
     }
 
+    /// Generations released since the barrier was created.
+    pub fn episodes(&self) -> u64 {
+        self.cell().map_or(0, |c| c.episodes())
+    }
+
+    /// Gives this handle a completion action (replacing any previous one; `None` removes it).
+    /// When a generation completes, the last party to arrive runs its own handle's action before
+    /// anyone is released. An `Err` or a panic breaks the generation for every party with
+    /// [`Error::ActionFailed`].
+    pub fn set_action(&self, action: Option<Box<Action>>) {
+        let action: Option<Arc<Action>> = action.map(Arc::from);
+        self.has_action.store(action.is_some(), Ordering::Release);
+        *self.action.lock().unwrap_or_else(|e| e.into_inner()) = action;
+    }
+
+    /// Builder form of [`Barrier::set_action`].
+    pub fn with_action(self, action: impl Fn() -> std::result::Result<(), String> + Send + Sync + 'static) -> Barrier {
+        self.set_action(Some(Box::new(action)));
+        self
+    }
+
     /// Makes this handle a member: the barrier gains a party, starting with the current generation.
     pub fn enroll(&self) -> Result<()> {
         self.check_process()?;
+        if !self.membership {
+            return Err(Error::Misuse("enroll needs a membership barrier (parties = 0)"));
+        }
         if self.state.load(Ordering::Acquire) == MEMBER {
             return Err(Error::Misuse("handle is already enrolled"));
         }
-        let count = self.own_count()?;
-        // Word first, counter second: a crash in between leaves a phantom party, never a missing one.
-        self.cell()?.add_parties(1).map_err(map_state)?;
-        count.fetch_add(1, Ordering::AcqRel);
+        self.member_op(MemberOp::Enroll)?;
+        self.pending.store(0, Ordering::Relaxed);
         self.state.store(MEMBER, Ordering::Release);
         Ok(())
     }
@@ -210,16 +324,151 @@ impl Barrier {
         if self.waiting.load(Ordering::Acquire) {
             return Err(Error::Misuse("a member cannot resign while its wait is in progress"));
         }
-        self.leave(if self.membership { CANCELLED } else { NOT_MEMBER })
+        if self.pending_incomplete()? {
+            return Err(Error::Misuse("a member cannot resign while its arrival is pending; await it first"));
+        }
+        self.member_op(MemberOp::Resign)?;
+        self.state.store(CANCELLED, Ordering::Release);
+        Ok(())
     }
 
-    fn leave(&self, next: u8) -> Result<()> {
-        let count = self.own_count()?;
-        self.state.store(next, Ordering::Release);
-        // Counter first, word second (see `enroll`).
-        count_down(count);
-        self.cell()?.remove_parties(&self.region.parker, 1, None);
+    /// Whether a member's last arrival is in a generation that has not ended yet.
+    fn pending_incomplete(&self) -> Result<bool> {
+        match self.pending.load(Ordering::Acquire) {
+            0 => Ok(false),
+            t => Ok(matches!(self.cell()?.outcome_now(&self.ticket_of(t)), Poll::Pending)),
+        }
+    }
+
+    fn ticket_of(&self, ticket: u64) -> Ticket {
+        Ticket::for_generation(ticket as u32, self.parties())
+    }
+
+    fn make_ticket(&self, generation: u32) -> u64 {
+        (u64::from(self.tag) << 32) | u64::from(generation)
+    }
+
+    /// Counted barriers: records this handle's process as a party before its first arrival.
+    fn register(&self) -> Result<()> {
+        if self.membership || self.registered.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let count = self
+            .region
+            .member_count(self.index, self.region.slot)
+            .ok_or_else(|| Error::Corrupt("member table out of bounds".into()))?;
+        // Count first, flag second: there is no instant at which this process has arrived
+        // without being known. A thread that loses the race gives its count back.
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                (counter_count(c) < MAX_PROCESS_PARTIES).then_some(c + 1)
+            })
+            .map_err(|_| Error::Full("handles of one process on one barrier (65535)"))?;
+        if self.registered.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            count_down(count);
+        }
         Ok(())
+    }
+
+    fn unregister(&self) {
+        if self.registered.swap(false, Ordering::AcqRel) {
+            if let Some(count) = self.region.member_count(self.index, self.region.slot) {
+                count_down(count);
+            }
+        }
+    }
+
+    /// Checks the handle may arrive; for a member, marks its wait in progress (released by the
+    /// returned guard).
+    fn admit(&self) -> Result<Option<WaitGuard<'_>>> {
+        self.check_process()?;
+        match self.state.load(Ordering::Acquire) {
+            MEMBER => {}
+            CANCELLED => return Err(Error::Cancelled),
+            DROPPED if !self.membership => {
+                return Err(Error::Misuse("this handle dropped out (arrive_and_drop); open a new one"))
+            }
+            _ if self.membership => return Err(Error::Misuse("only members may arrive at a membership barrier")),
+            _ => {
+                self.register()?;
+                return Ok(None);
+            }
+        }
+        if self.waiting.swap(true, Ordering::AcqRel) {
+            return Err(Error::Misuse("a member handle is already waiting in another thread"));
+        }
+        let guard = WaitGuard(&self.waiting);
+        if self.pending_incomplete()? {
+            return Err(Error::Misuse("this member already arrived in the current generation; await it first"));
+        }
+        Ok(Some(guard))
+    }
+
+    /// One arrival (plain or dropping), waiting out a completion action of the previous
+    /// generation, and running this handle's action if the arrival completes the generation.
+    fn arrive_raw(&self, drop: bool) -> Result<Ticket> {
+        let cell = self.cell()?;
+        let parker = &self.region.parker;
+        let action = self.has_action.load(Ordering::Acquire);
+        loop {
+            let r = if drop && self.membership {
+                match self.member_op_raw(MemberOp::Drop { action })? {
+                    Ok(MemberOutcome::Dropped(t)) => Ok(t),
+                    Ok(_) => Err(StateError::Corrupt),
+                    Err(e) => Err(e),
+                }
+            } else {
+                let mode = match (drop, action) {
+                    (true, _) => Arrive::Drop { action },
+                    (false, true) => Arrive::WithAction,
+                    (false, false) => Arrive::Plain,
+                };
+                let hint = self.hint.load(std::sync::atomic::Ordering::Relaxed);
+                cell.arrive_with(parker, (hint != 0 && !drop).then_some(hint), mode, None)
+            };
+            match r {
+                Ok(t) => {
+                    self.hint.store(t.next_hint(), std::sync::atomic::Ordering::Relaxed);
+                    if t.tripping {
+                        self.run_action(cell, &t)?;
+                    }
+                    return Ok(t);
+                }
+                Err(StateError::Tripping) => {
+                    cell.wait_trip(parker, process_policy(), || self.region.check_members(self.index))
+                }
+                Err(e) => return Err(map_state(e)),
+            }
+        }
+    }
+
+    /// Runs the completion action of a tripping arrival and ends the trip.
+    fn run_action(&self, cell: &BarrierCell, t: &Ticket) -> Result<()> {
+        let action = self.action.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let outcome = match action {
+            None => Ok(()),
+            Some(f) => match catch_unwind(AssertUnwindSafe(|| f())) {
+                Ok(r) => r,
+                Err(_) => Err("the completion action panicked".to_owned()),
+            },
+        };
+        let parker = &self.region.parker;
+        match outcome {
+            Ok(()) => {
+                if cell.complete_trip(parker, t, Ok(())) {
+                    return Ok(());
+                }
+                // A reset, break or dead-party cleanup ended the trip first.
+                match cell.outcome_now(t) {
+                    Poll::Ready(Err(r)) => Err(map_reason(r)),
+                    _ => Ok(()),
+                }
+            }
+            Err(msg) => {
+                cell.complete_trip(parker, t, Err(BreakReason::ActionFailed));
+                Err(Error::ActionFailed(msg))
+            }
+        }
     }
 
     /// Waits for the generation to complete; returns the arrival index and generation.
@@ -232,55 +481,38 @@ impl Barrier {
     /// everyone waiting; both return [`Error::Timeout`]. If the generation completes while the
     /// timeout is being processed, the wait succeeds.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<WaitResult> {
-        let ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
-        let now = crate::futex::monotonic_ns();
-        self.wait_deadline(Some(now.saturating_add(ns)))
+        self.wait_deadline(Some(deadline_after(timeout)))
     }
 
     fn wait_deadline(&self, deadline_ns: Option<u64>) -> Result<WaitResult> {
-        self.check_process()?;
-        let member = match self.state.load(Ordering::Acquire) {
-            MEMBER => true,
-            CANCELLED => return Err(Error::Cancelled),
-            _ if self.membership => return Err(Error::Misuse("only members may wait on a membership barrier")),
-            _ => false,
-        };
-        if member && self.waiting.swap(true, Ordering::AcqRel) {
-            return Err(Error::Misuse("a member handle is already waiting in another thread"));
-        }
-        let r = self.wait_inner(member, deadline_ns);
-        if member {
-            self.waiting.store(false, Ordering::Release);
-        }
-        r
-    }
-
-    fn wait_inner(&self, member: bool, deadline_ns: Option<u64>) -> Result<WaitResult> {
-        let cell = self.cell()?;
-        let parker = &self.region.parker;
-        let hint = self.hint.load(std::sync::atomic::Ordering::Relaxed);
-        let ticket: Ticket = cell.arrive_hinted(parker, (hint != 0).then_some(hint)).map_err(map_state)?;
-        self.hint.store(ticket.next_hint(), std::sync::atomic::Ordering::Relaxed);
+        let guard = self.admit()?;
+        let member = guard.is_some();
+        let ticket = self.arrive_raw(false)?;
         let done = WaitResult { index: ticket.index, generation: u64::from(ticket.generation) };
-        let watch = || self.region.check_members(self.index);
-        match cell.wait(parker, process_policy(), &ticket, deadline_ns, Some(&self.adapt), watch) {
+        if ticket.released || ticket.tripping {
+            return Ok(done);
+        }
+        let cell = self.cell()?;
+        match self.block(cell, &ticket, deadline_ns) {
             Ok(()) => Ok(done),
             Err(WaitError::Broken(r)) => Err(map_reason(r)),
             Err(WaitError::TimedOut) => {
-                // A member leaves the party count on timeout: counter first, word second (a crash
-                // in between leaves a phantom party, never a missing one); undone if the
-                // generation completed meanwhile.
-                let count = if member { self.own_count().ok() } else { None };
-                if let Some(c) = count {
-                    count_down(c);
-                }
-                let outcome = cell.cancel(parker, &ticket, member);
-                if let (Some(c), false) = (count, outcome == CancelOutcome::Withdrawn) {
-                    c.fetch_add(1, Ordering::AcqRel);
-                }
+                let outcome = if member {
+                    match self.member_op(MemberOp::Cancel { generation: ticket.generation })? {
+                        MemberOutcome::Cancelled(o) => o,
+                        _ => return Err(Error::Corrupt("unexpected membership outcome".into())),
+                    }
+                } else {
+                    cell.cancel(&self.region.parker, &ticket)
+                };
                 match outcome {
                     CancelOutcome::Released => Ok(done),
                     CancelOutcome::Broken(r) => Err(map_reason(r)),
+                    CancelOutcome::Completing => match self.block(cell, &ticket, None) {
+                        Ok(()) => Ok(done),
+                        Err(WaitError::Broken(r)) => Err(map_reason(r)),
+                        Err(WaitError::TimedOut) => Err(Error::Timeout),
+                    },
                     CancelOutcome::Withdrawn => {
                         if member {
                             self.state.store(CANCELLED, Ordering::Release);
@@ -289,6 +521,101 @@ impl Barrier {
                     }
                 }
             }
+        }
+    }
+
+    fn block(
+        &self,
+        cell: &BarrierCell,
+        ticket: &Ticket,
+        deadline_ns: Option<u64>,
+    ) -> std::result::Result<(), WaitError> {
+        let watch = || self.region.check_members(self.index);
+        cell.wait(&self.region.parker, process_policy(), ticket, deadline_ns, Some(&self.adapt), watch)
+    }
+
+    /// Split phase: arrives and returns at once with the arrival index and a ticket for
+    /// [`Barrier::await_ticket`]. If this arrival completes the generation, this handle's
+    /// completion action runs first. A member may not arrive again before the generation of its
+    /// previous arrival ended ([`Error::Misuse`]).
+    pub fn arrive(&self) -> Result<Arrival> {
+        let _guard = self.admit()?;
+        let t = self.arrive_raw(false)?;
+        let ticket = self.make_ticket(t.generation);
+        if self.membership {
+            self.pending.store(ticket, Ordering::Release);
+        }
+        Ok(Arrival { index: t.index, ticket })
+    }
+
+    /// Split phase: arrives and leaves. The arrival counts for the current generation; from the
+    /// next one on the barrier has one party less (a member is resigned; on a counted barrier
+    /// `parties` drops by one). The handle can no longer arrive (a member may enroll again).
+    pub fn arrive_and_drop(&self) -> Result<Arrival> {
+        let _guard = self.admit()?;
+        let t = self.arrive_raw(true)?;
+        self.state.store(DROPPED, Ordering::Release);
+        self.pending.store(0, Ordering::Release);
+        self.unregister();
+        Ok(Arrival { index: t.index, ticket: self.make_ticket(t.generation) })
+    }
+
+    /// Checks a ticket of this barrier and returns the generation it names.
+    fn check_ticket(&self, ticket: u64) -> Result<Ticket> {
+        if (ticket >> 32) as u32 != self.tag {
+            return Err(Error::InvalidArgument("ticket belongs to another barrier"));
+        }
+        let cell = self.cell()?;
+        let s = cell.state();
+        let generation = ticket as u32;
+        if (generation.wrapping_sub(s.generation) as i32) > 0 {
+            return Err(Error::InvalidArgument("ticket from a generation that has not started"));
+        }
+        Ok(Ticket::for_generation(generation, s.parties))
+    }
+
+    /// Split phase: waits until the generation of `ticket` completes (`Ok`), is broken
+    /// ([`Error::Broken`], [`Error::PeerDied`], [`Error::ActionFailed`]), or `timeout` passes
+    /// ([`Error::Timeout`]: nothing changes, the arrival stands; await again). A ticket of a
+    /// generation that already completed returns at once. `None` waits without limit.
+    pub fn await_ticket(&self, ticket: u64, timeout: Option<Duration>) -> Result<()> {
+        self.check_process()?;
+        let t = self.check_ticket(ticket)?;
+        let member_guard = if self.membership {
+            if self.state.load(Ordering::Acquire) != MEMBER {
+                return Err(Error::Misuse("await on a handle that is not an enrolled member"));
+            }
+            if self.waiting.swap(true, Ordering::AcqRel) {
+                return Err(Error::Misuse("a member handle is already waiting in another thread"));
+            }
+            Some(WaitGuard(&self.waiting))
+        } else {
+            if self.state.load(Ordering::Acquire) == DROPPED {
+                return Err(Error::Misuse("await on a handle that dropped out (arrive_and_drop)"));
+            }
+            None
+        };
+        let cell = self.cell()?;
+        let r = match self.block(cell, &t, timeout.map(deadline_after)) {
+            Ok(()) => Ok(()),
+            Err(WaitError::Broken(r)) => Err(map_reason(r)),
+            Err(WaitError::TimedOut) => return Err(Error::Timeout),
+        };
+        if member_guard.is_some() {
+            let _ = self.pending.compare_exchange(ticket, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+        r
+    }
+
+    /// Split phase: whether the generation of `ticket` has completed (`Ok(false)`: not yet; a
+    /// broken generation gives its error).
+    pub fn is_complete(&self, ticket: u64) -> Result<bool> {
+        self.check_process()?;
+        let t = self.check_ticket(ticket)?;
+        match self.cell()?.outcome_now(&t) {
+            Poll::Pending => Ok(false),
+            Poll::Ready(Ok(())) => Ok(true),
+            Poll::Ready(Err(r)) => Err(map_reason(r)),
         }
     }
 
@@ -320,10 +647,44 @@ impl Barrier {
     }
 }
 
+/// Clears a member handle's "wait in progress" flag when the wait ends, however it ends.
+struct WaitGuard<'a>(&'a AtomicBool);
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Takes one registration off a process's counter (never below zero: the counter is region data).
+fn count_down(count: &AtomicU32) {
+    let _ = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| (counter_count(c) > 0).then(|| c - 1));
+}
+
+fn deadline_after(timeout: Duration) -> u64 {
+    let ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    crate::futex::monotonic_ns().saturating_add(ns)
+}
+
 impl Drop for Barrier {
     fn drop(&mut self) {
-        if self.state.load(Ordering::Acquire) == MEMBER && self.region.token_alive_here() {
-            let _ = self.leave(NOT_MEMBER);
+        if !self.region.token_alive_here() {
+            return;
         }
+        if self.state.load(Ordering::Acquire) == MEMBER {
+            // A pending arrival is withdrawn with the party (leaving it counted would release
+            // the others one party short).
+            let pending = self.pending.load(Ordering::Acquire);
+            let withdrawn = pending != 0
+                && matches!(self.pending_incomplete(), Ok(true))
+                && matches!(
+                    self.member_op(MemberOp::Cancel { generation: pending as u32 }),
+                    Ok(MemberOutcome::Cancelled(CancelOutcome::Withdrawn))
+                );
+            if !withdrawn {
+                let _ = self.member_op(MemberOp::Resign);
+            }
+        }
+        self.unregister();
     }
 }

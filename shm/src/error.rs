@@ -36,6 +36,10 @@ pub enum Error {
         /// The dead process's pid (diagnostic only).
         pid: u32,
     },
+    /// A completion action failed (returned an error or panicked), which broke the generation
+    /// for every party. The party that ran it gets the action's message.
+    #[error("completion action failed: {0}")]
+    ActionFailed(String),
     /// The barrier exists with a different kind or party count.
     #[error("barrier exists with {existing} parties, requested {requested}")]
     Mismatch {

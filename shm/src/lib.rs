@@ -20,7 +20,7 @@ pub mod region;
 mod registry;
 
 pub use alting::{Alternative, AltingBarrier, Channel, Select};
-pub use barrier::{Barrier, WaitResult};
+pub use barrier::{Action, Arrival, Barrier, WaitResult};
 pub use error::{Error, Result};
 pub use muster_core::wait::WaitPolicy;
 pub use region::{Region, RegionConfig};

@@ -10,17 +10,19 @@
 //!   periodic liveness check, an attach sweep) elects itself cleaner with one CAS
 //!   ALIVE(gen) → CLEANING(gen, me), so exactly one process cleans a given death. A cleaner that
 //!   dies is superseded the same way (its own token is free).
-//! * **Cleaning** resigns the dead process's member handles from every barrier, breaking the
-//!   current generation with `PeerDied(pid)`, then frees the slot.
+//! * **Cleaning** finishes any membership change the dead process was making, resigns its member
+//!   handles from membership barriers and breaks the current generation of every barrier it was
+//!   a party of (counted or membership) with `PeerDied(pid)`, then frees the slot.
 //!
-//! Crash window we accept: a cleaner (or a member enrolling/resigning) killed between updating the
-//! barrier word and the member counter leaves at most a phantom party: waiters then wait (and can
-//! time out) instead of being released early. Ordering of the two writes is chosen so that the
-//! failure is always "one party too many", never "one too few".
+//! No crash window is left: membership changes are made under a recoverable lock that records
+//! which of their two writes happened (`muster_core::barrier::membership`), and a counted
+//! barrier's party registration is written before the first arrival. A cleaner killed while
+//! cleaning is superseded by the next process that notices; its work is idempotent.
 
+use crate::barrier::Members;
 use crate::liveness;
 use crate::region::Inner;
-use muster_core::barrier::BreakReason;
+use muster_core::barrier::{counter_count, BreakReason, MemberOp};
 use muster_core::sync::Ordering;
 
 pub const FREE: u64 = 0;
@@ -71,30 +73,53 @@ impl Inner {
         true
     }
 
-    /// Resigns every member handle of process slot `p` (the caller is its elected cleaner).
+    /// Removes process slot `p` from every barrier it is a party of (the caller is its elected
+    /// cleaner): finishes any membership change it was making, resigns its members from
+    /// membership barriers and breaks the current generation of every barrier it was a party of
+    /// with `PeerDied(pid)`.
     pub(crate) fn clean_slot(&self, p: u32) {
         let pid = self.proc_slot(p).map_or(0, |s| s.pid.load(Ordering::Relaxed));
         for b in 0..self.layout.caps.max_barriers {
             let (Some(count), Some(cell)) = (self.member_count(b, p), self.cell(b)) else { continue };
-            let c = count.load(Ordering::Acquire);
-            if c == 0 {
+            let table = Members { region: self, barrier: b };
+            cell.recover_member_lock(&table, Some(p));
+            if counter_count(count.load(Ordering::Acquire)) == 0 {
                 continue;
             }
-            // Counter first, word second: a crash in between leaves a phantom party, never a
-            // missing one (see module docs).
-            count.store(0, Ordering::Release);
-            cell.remove_parties(&self.parker, c, Some(BreakReason::PeerDied(pid)));
+            if self.is_membership(b) {
+                // Recovers a lock held by another dead process on the way, if need be.
+                let _ = cell.member_op(&self.parker, &table, MemberOp::Clean { pid }, p);
+            } else {
+                // Break first, forget second: a cleaner killed in between is superseded by the
+                // next one, which breaks again (never a hang, never an early release).
+                cell.break_with(&self.parker, BreakReason::PeerDied(pid));
+                count.store(0, Ordering::Release);
+            }
         }
     }
 
-    /// Checks every process that holds members of barrier `b` and cleans up the dead.
+    /// Whether barrier `b` is a membership barrier (by its name-table entry).
+    fn is_membership(&self, b: u32) -> bool {
+        self.name_entry(b).is_some_and(|e| e.kind.load(Ordering::Relaxed) == crate::registry::MEMBERSHIP)
+    }
+
+    /// Checks every process that is a party of barrier `b` (or holds its membership lock) and
+    /// cleans up the dead.
     pub(crate) fn check_members(&self, b: u32) {
         for p in 0..self.layout.caps.max_processes {
             if p == self.slot {
                 continue;
             }
-            if self.member_count(b, p).is_some_and(|c| c.load(Ordering::Relaxed) != 0) {
+            if self.member_count(b, p).is_some_and(|c| counter_count(c.load(Ordering::Relaxed)) != 0) {
                 self.reap(p);
+            }
+        }
+        if let Some(cell) = self.cell(b) {
+            if let Some(owner) = cell.member_lock_owner().filter(|o| *o != self.slot) {
+                // A dead owner may be holding a phantom party that nobody else would notice.
+                if !self.reap(owner) {
+                    cell.recover_member_lock(&Members { region: self, barrier: b }, None);
+                }
             }
         }
     }

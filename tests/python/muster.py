@@ -58,6 +58,7 @@ __all__ = [
     "Channel",
     "MusterError",
     "PeerDiedError",
+    "ActionFailedError",
     "Region",
     "WaitTimeoutError",
     "library_path",
@@ -83,6 +84,7 @@ EMISUSE = -13
 EPERM = -14
 ENOMEM = -15
 EIO = -16
+EACTION = -17
 EINTERNAL = -32
 
 # Flags and select modes (include/muster.h).
@@ -178,6 +180,12 @@ _barrier_waiting = _sig("muster_barrier_waiting", _INT, _P)
 _barrier_broken = _sig("muster_barrier_broken", _INT, _P)
 _barrier_is_member = _sig("muster_barrier_is_member", _INT, _P)
 _barrier_generation = _sig("muster_barrier_generation", _INT, _P, ctypes.POINTER(ctypes.c_uint64))
+_barrier_arrive = _sig("muster_barrier_arrive", _INT, _P, ctypes.POINTER(ctypes.c_uint64))
+_barrier_await = _sig("muster_barrier_await", _INT, _P, ctypes.c_uint64, ctypes.c_uint64)
+_barrier_is_complete = _sig("muster_barrier_is_complete", _INT, _P, ctypes.c_uint64)
+_barrier_arrive_and_drop = _sig("muster_barrier_arrive_and_drop", _INT, _P)
+_ACTION_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+_barrier_set_action = _sig("muster_barrier_set_action", _INT, _P, _ACTION_FN, ctypes.c_void_p)
 _U32 = ctypes.c_uint32
 _U64 = ctypes.c_uint64
 _I64 = ctypes.c_int64
@@ -274,6 +282,11 @@ class PeerDiedError(BrokenBarrierError):
         self.pid = pid
 
 
+class ActionFailedError(BrokenBarrierError):
+    """A completion action failed (``MUSTER_EACTION``), which broke the generation for every
+    party. In the process whose action raised, the exception is chained as ``__cause__``."""
+
+
 class CancelledError(MusterError):
     """This member handle was resigned by a timeout or :meth:`Barrier.resign`
     (``MUSTER_ECANCELLED``); :meth:`Barrier.enroll` it again to use it."""
@@ -288,7 +301,12 @@ def _error(code):
     detail = _last_message()
     if code == EPEERDIED:
         return PeerDiedError(code, detail, _last_peer_pid())
-    cls = {EBROKEN: BrokenBarrierError, ETIMEDOUT: BarrierTimeoutError, ECANCELLED: CancelledError}.get(code, MusterError)
+    cls = {
+        EBROKEN: BrokenBarrierError,
+        ETIMEDOUT: BarrierTimeoutError,
+        ECANCELLED: CancelledError,
+        EACTION: ActionFailedError,
+    }.get(code, MusterError)
     return cls(code, detail)
 
 
@@ -478,7 +496,10 @@ class Barrier:
     (one waiting thread at a time).
     """
 
-    def __init__(self, region, name, parties):
+    #: How long one slice of an untimed wait blocks in libmuster before Python checks signals.
+    _SLICE_NS = 50_000_000
+
+    def __init__(self, region, name, parties, action=None):
         if not isinstance(region, Region):
             raise TypeError("region must be a muster.Region")
         if parties < 0:
@@ -487,11 +508,50 @@ class Barrier:
         _check(_barrier_open(region._h(), _name(name), parties, ctypes.byref(out)))
         self._handle = out
         self.name = name
+        self._interrupted = None  # ticket of an untimed wait interrupted by an exception
+        self._action = None
+        self._action_error = None
+        if action is not None:
+            self.set_action(action)
 
     def _h(self):
         if self._handle is None:
             raise ValueError("barrier is closed")
         return self._handle
+
+    def set_action(self, action):
+        """Gives this handle a completion action (``threading.Barrier(action=...)``): when a
+        generation completes and the last party arrived through this handle, ``action()`` runs
+        (in that thread) before anyone is released. If it raises, the generation breaks for every
+        party with :class:`ActionFailedError`. ``None`` removes it."""
+        if action is None:
+            _check(_barrier_set_action(self._h(), _ACTION_FN(), None))
+            self._action = None
+            return
+
+        def trampoline(_arg):
+            try:
+                action()
+                return 0
+            except BaseException as e:  # reported to the waiter, never lost in C
+                self._action_error = e
+                return 1
+
+        fn = _ACTION_FN(trampoline)
+        _check(_barrier_set_action(self._h(), fn, None))
+        self._action = fn  # keeps the callback alive while libmuster holds it
+
+    def _raise(self, rc):
+        err = _error(rc)
+        if rc == EACTION and self._action_error is not None:
+            cause, self._action_error = self._action_error, None
+            raise err from cause
+        raise err
+
+    def _checked(self, rc):
+        if rc < 0:
+            self._raise(rc)
+        return rc
 
     def wait(self, timeout=None):
         """Waits until all parties have arrived and returns this arrival's index in the generation
@@ -501,13 +561,66 @@ class Barrier:
         :class:`BarrierTimeoutError` is raised: a non-member's timeout breaks the barrier for
         everyone (like ``threading.Barrier``); a member is resigned instead (later waits raise
         :class:`CancelledError` until it enrolls again). A broken barrier raises
-        :class:`BrokenBarrierError` (:class:`PeerDiedError` if a member process died).
+        :class:`BrokenBarrierError` (:class:`PeerDiedError` if a party's process died,
+        :class:`ActionFailedError` if a completion action failed).
+
+        An untimed wait is interruptible: it arrives, then awaits the generation in short slices,
+        so Ctrl-C raises ``KeyboardInterrupt`` within about 50 ms. The arrival stands (the others
+        are released when the generation completes; nothing is broken), and the next ``wait()``
+        on this handle resumes waiting for that same generation instead of arriving again.
         """
         h = self._h()
-        if timeout is None:
-            return _check(_barrier_wait(h))
-        ns = max(0, int(timeout * 1e9))
-        return _check(_barrier_wait_timeout(h, min(ns, 2**64 - 2)))
+        if timeout is not None:
+            ns = max(0, int(timeout * 1e9))
+            return self._checked(_barrier_wait_timeout(h, min(ns, 2**64 - 2)))
+        if self._interrupted is not None:
+            ticket, index = self._interrupted
+        else:
+            t = ctypes.c_uint64()
+            index = self._checked(_barrier_arrive(h, ctypes.byref(t)))
+            ticket = t.value
+        self._interrupted = (ticket, index)
+        while True:
+            rc = _barrier_await(h, ticket, self._SLICE_NS)  # signals are handled between slices
+            if rc != ETIMEDOUT:
+                break
+        self._interrupted = None
+        self._checked(rc)
+        return index
+
+    def arrive(self):
+        """Split phase: arrives and returns at once with ``(index, ticket)``; pass the ticket to
+        :meth:`await_`. If this arrival completes the generation, this handle's action runs first."""
+        t = ctypes.c_uint64()
+        index = self._checked(_barrier_arrive(self._h(), ctypes.byref(t)))
+        return index, t.value
+
+    def await_(self, ticket, timeout=None):
+        """Split phase: waits until the generation of ``ticket`` completes. On timeout raises
+        :class:`WaitTimeoutError` and changes nothing (the arrival stands; await again). ``None``
+        waits forever, in slices, so Ctrl-C interrupts it."""
+        h = self._h()
+        if timeout is not None:
+            ns = min(max(0, int(timeout * 1e9)), 2**64 - 2)
+            rc = _barrier_await(h, ticket, ns)
+            if rc == ETIMEDOUT:
+                raise WaitTimeoutError(rc, _last_message())
+            self._checked(rc)
+            return
+        while True:
+            rc = _barrier_await(h, ticket, self._SLICE_NS)
+            if rc != ETIMEDOUT:
+                break
+        self._checked(rc)
+
+    def is_complete(self, ticket):
+        """Split phase: whether the generation of ``ticket`` completed (a broken one raises)."""
+        return self._checked(_barrier_is_complete(self._h(), ticket)) == 1
+
+    def arrive_and_drop(self):
+        """Split phase: arrives and leaves (one party less from the next generation); returns the
+        arrival index."""
+        return self._checked(_barrier_arrive_and_drop(self._h()))
 
     def abort(self):
         """Breaks the barrier: current and later waiters raise BrokenBarrierError until reset."""

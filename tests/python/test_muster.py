@@ -83,6 +83,37 @@ def member_sleeper(region_name, barrier_name, results):
     time.sleep(3600)
 
 
+def interruptible_waiter(region_name, results):
+    """Waits without a timeout; reports a KeyboardInterrupt, then resumes the same wait."""
+    try:
+        region = muster.Region.open(region_name)
+        barrier = muster.Barrier(region, "ctrl-c", 2)
+        results.put(("ready", os.getpid()))
+        try:
+            barrier.wait()
+            results.put(("not interrupted", None))
+            return
+        except KeyboardInterrupt:
+            results.put(("interrupted", barrier.broken))
+        # The arrival stood: this wait resumes the same generation.
+        results.put(("resumed", barrier.wait()))
+        barrier.close()
+    except BaseException as e:
+        results.put(("error", repr(e)))
+
+
+def split_phase_worker(region_name, results):
+    try:
+        region = muster.Region.open(region_name)
+        barrier = muster.Barrier(region, "split", 2)
+        index, ticket = barrier.arrive()
+        barrier.await_(ticket, timeout=STEP)
+        results.put(("done", index))
+        barrier.close()
+    except BaseException as e:
+        results.put(("error", repr(e)))
+
+
 class RegionTest(unittest.TestCase):
     def setUp(self):
         self.name = unique_name(self._testMethodName[5:20].replace("_", "-"))
@@ -289,6 +320,66 @@ class TestBarrierLocal(RegionTest):
         self.assertEqual(b.wait(), 0)
         b.close()
 
+    def test_split_phase_local(self):
+        a = muster.Barrier(self.region, "sp", 2)
+        b = muster.Barrier(self.region, "sp", 2)
+        index, ticket = a.arrive()
+        self.assertEqual(index, 0)
+        self.assertFalse(a.is_complete(ticket))
+        with self.assertRaises(muster.WaitTimeoutError):
+            a.await_(ticket, timeout=0.01)
+        self.assertFalse(a.broken)
+        with self.assertRaises(muster.MusterError) as cm:
+            a.await_(ticket + 1, timeout=0)
+        self.assertEqual(cm.exception.code, muster.EINVAL)
+        self.assertEqual(b.arrive(), (1, ticket))
+        a.await_(ticket)
+        self.assertTrue(a.is_complete(ticket))
+        self.assertEqual(b.arrive_and_drop(), 1)
+        self.assertEqual(a.parties, 1, "the dropper counts as arrived, and is gone after")
+        self.assertEqual(a.wait(timeout=STEP), 0, "a alone completes the generation")
+        self.assertEqual(a.wait(timeout=STEP), 0)
+        a.close()
+        b.close()
+
+    def test_action_runs_and_failure_breaks(self):
+        calls = []
+        a = muster.Barrier(self.region, "act", 2, action=lambda: calls.append(1))
+        b = muster.Barrier(self.region, "act", 2, action=lambda: calls.append(1))
+        t = threading.Thread(target=a.wait, kwargs={"timeout": STEP})
+        t.start()
+        self.poll(lambda: b.n_waiting == 1, "the thread to arrive")
+        b.wait(timeout=STEP)
+        t.join(STEP)
+        self.assertEqual(calls, [1], "exactly one action per generation")
+
+        def boom():
+            raise ValueError("deliberate")
+
+        b.set_action(boom)
+        errors = []
+        t = threading.Thread(target=lambda: errors.append(self._catch(a)))
+        t.start()
+        self.poll(lambda: b.n_waiting == 1, "the thread to arrive")
+        with self.assertRaises(muster.ActionFailedError) as cm:
+            b.wait()
+        self.assertIsInstance(cm.exception.__cause__, ValueError)
+        t.join(STEP)
+        self.assertIsInstance(errors[0], muster.ActionFailedError)
+        self.assertIsInstance(errors[0], threading.BrokenBarrierError)
+        self.assertTrue(a.broken)
+        a.reset()
+        a.close()
+        b.close()
+
+    @staticmethod
+    def _catch(barrier):
+        try:
+            barrier.wait()
+        except Exception as e:
+            return e
+        return None
+
 
 class TestBarrierProcesses(RegionTest):
     def run_workers(self, target, args_list):
@@ -367,6 +458,33 @@ class TestBarrierProcesses(RegionTest):
         self.assertEqual(b.wait(timeout=STEP), 1)
         self.assertEqual(self.get(results), ("index", 0))
         a.close()
+        b.close()
+
+    def test_split_phase_across_processes(self):
+        b = muster.Barrier(self.region, "split", 2)
+        results, _ = self.run_workers(split_phase_worker, [(self.name,)])
+        self.poll(lambda: b.n_waiting == 1, "the worker to arrive")
+        index, ticket = b.arrive()
+        self.assertEqual(index, 1)
+        b.await_(ticket, timeout=STEP)
+        self.assertTrue(b.is_complete(ticket))
+        self.assertEqual(self.get(results), ("done", 0))
+        b.close()
+
+    def test_ctrl_c_interrupts_a_wait_without_breaking_it(self):
+        import signal
+
+        b = muster.Barrier(self.region, "ctrl-c", 2)
+        results, workers = self.run_workers(interruptible_waiter, [(self.name,)])
+        kind, pid = self.get(results)
+        self.assertEqual(kind, "ready")
+        self.poll(lambda: b.n_waiting == 1, "the worker to arrive")
+        os.kill(pid, signal.SIGINT)
+        self.assertEqual(self.get(results), ("interrupted", False))
+        self.assertFalse(b.broken)
+        self.assertEqual(b.n_waiting, 1, "the interrupted arrival stands")
+        self.assertEqual(b.wait(timeout=STEP), 1)
+        self.assertEqual(self.get(results), ("resumed", 0))
         b.close()
 
     def test_peer_death(self):

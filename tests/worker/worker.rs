@@ -15,6 +15,7 @@
 
 mod alting;
 mod crash;
+mod plain_kill;
 
 use muster::{Region, RegionConfig};
 use std::io::Write;
@@ -199,6 +200,7 @@ fn main() {
             say("ok");
         }
         Some("goldsmith") => goldsmith(&a),
+        Some("plain-kill") => plain_kill::plain_kill(&a),
         Some("alt-sync") => alting::alt_sync(&a),
         Some("gadget") => alting::gadget(&a),
         Some("resign-race") => alting::resign_race(&a),

@@ -2,8 +2,11 @@
 //!
 //! ## State word
 //! ```text
-//! bits  0..=14  parties      (members of a membership barrier, or the fixed count)
-//! bits 15..=29  arrived      (arrivals in the current generation, 0..parties-1)
+//! bits  0..=13  parties      (members of a membership barrier, or the fixed count)
+//! bits 14..=27  arrived      (arrivals in the current generation)
+//! bit  28       MOP_PARITY   (low bit of the sequence number of the last membership change;
+//!                             see `membership.rs`)
+//! bit  29       TRIPPING     (every party arrived; the last one runs its completion action)
 //! bit  30       BROKEN       (current generation is broken: waiters leave with an error)
 //! bit  31       PREV_BROKEN  (the previous generation ended by reset/break, not by release)
 //! bits 32..=63  generation   (wrapping)
@@ -11,16 +14,23 @@
 //! Every transition is one CAS on this word, so an arrival, a release, a resign, a break and a
 //! reset are totally ordered. The last arrival of generation `g` (the one that makes
 //! `arrived == parties`) moves the word to `g + 1` with `arrived = 0`: that CAS *is* the release.
+//! If the last arrival carries a completion action it instead sets TRIPPING (keeping
+//! `arrived == parties`), runs the action, and then releases ([`BarrierCell::complete_trip`]) or
+//! breaks the generation with [`BreakReason::ActionFailed`]. Arrivals that find TRIPPING belong
+//! to the next generation and wait for the trip to end ([`StateError::Tripping`]).
 //!
 //! ## Invariants
-//! * `arrived < parties` whenever the word is not broken (an arrival or a resign that would reach
-//!   equality releases instead).
+//! * `arrived < parties` whenever the word is neither broken nor tripping (an arrival or a resign
+//!   that would reach equality releases or trips instead); `arrived == parties` while tripping.
 //! * A waiter of generation `g` learns its outcome from the word alone: generation still `g` and
 //!   BROKEN → broken; generation `g + 1` → released unless PREV_BROKEN; further ahead (it was
 //!   overtaken, possible when more threads than parties use a counted barrier) → the `history`
 //!   ring, where every transition out of generation `h` first records the outcome of `h - 1`.
-//! * Arrival indices in a generation are distinct and dense: the index is `arrived` before the
-//!   arrival's CAS. Index 0 (the first arrival) is the generation's leader.
+//! * Arrival indices in a generation are distinct and dense from 0 upwards for plain arrivals:
+//!   the index is `arrived` before the arrival's CAS. An arrival that also leaves
+//!   ([`Arrive::Drop`], `arrive_and_drop`) takes the highest index, `parties - 1`, and lowers
+//!   `parties` in the same CAS, so its arrival counts for this generation and it is gone from the
+//!   next; later plain arrivals get indices below the new `parties`. Index 0 is the leader.
 //!
 //! ## Waiting
 //! Spinning waiters read `mirror`, a copy of the word on the cell's second 64-byte line, which
@@ -34,16 +44,23 @@
 //! ## Memory ordering
 //! Arrivals and releases are `AcqRel` RMWs on one word and waiters load it with `Acquire`, so
 //! everything a participant did before arriving happens-before everything any participant does
-//! after it returns from the wait (release sequence through the CAS chain).
+//! after it returns from the wait (release sequence through the CAS chain), and before the
+//! completion action, which runs after the tripping CAS.
+
+mod membership;
+
+pub use membership::{counter_count, MemberOp, MemberOutcome, MemberTable, MAX_PROCESS_PARTIES};
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::wait::{notify_sleepers as notify_all, wait_for, Adaptive, Parker, Poll, WaitPolicy};
 
-/// Most parties a barrier can have (15 bits of the state word).
-pub const MAX_PARTIES: u32 = (1 << 15) - 1;
+/// Most parties a barrier can have (14 bits of the state word).
+pub const MAX_PARTIES: u32 = (1 << 14) - 1;
 
-const PARTIES_MASK: u64 = 0x7fff;
-const ARRIVED_SHIFT: u32 = 15;
+const FIELD_MASK: u64 = 0x3fff;
+const ARRIVED_SHIFT: u32 = 14;
+const MOP_PARITY: u64 = 1 << 28;
+const TRIPPING: u64 = 1 << 29;
 const BROKEN: u64 = 1 << 30;
 const PREV_BROKEN: u64 = 1 << 31;
 const GEN_SHIFT: u32 = 32;
@@ -57,8 +74,10 @@ pub enum BreakReason {
     TimedOut,
     /// The generation was cut short by `reset()`.
     Reset,
-    /// A member process died; the pid is for diagnostics.
+    /// A party's process died; the pid is for diagnostics.
     PeerDied(u32),
+    /// The completion action of the last arrival failed.
+    ActionFailed,
 }
 
 impl BreakReason {
@@ -68,6 +87,7 @@ impl BreakReason {
             BreakReason::TimedOut => 2,
             BreakReason::Reset => 3,
             BreakReason::PeerDied(pid) => 4 | (u64::from(pid) << 32),
+            BreakReason::ActionFailed => 5,
         }
     }
     fn decode(v: u64) -> BreakReason {
@@ -76,6 +96,7 @@ impl BreakReason {
             2 => BreakReason::TimedOut,
             3 => BreakReason::Reset,
             4 => BreakReason::PeerDied((v >> 32) as u32),
+            5 => BreakReason::ActionFailed,
             _ => BreakReason::Aborted,
         }
     }
@@ -86,6 +107,8 @@ impl BreakReason {
 pub struct State {
     pub parties: u32,
     pub arrived: u32,
+    pub mop_parity: bool,
+    pub tripping: bool,
     pub broken: bool,
     pub prev_broken: bool,
     pub generation: u32,
@@ -94,19 +117,37 @@ pub struct State {
 impl State {
     pub fn decode(w: u64) -> State {
         State {
-            parties: (w & PARTIES_MASK) as u32,
-            arrived: ((w >> ARRIVED_SHIFT) & PARTIES_MASK) as u32,
+            parties: (w & FIELD_MASK) as u32,
+            arrived: ((w >> ARRIVED_SHIFT) & FIELD_MASK) as u32,
+            mop_parity: w & MOP_PARITY != 0,
+            tripping: w & TRIPPING != 0,
             broken: w & BROKEN != 0,
             prev_broken: w & PREV_BROKEN != 0,
             generation: (w >> GEN_SHIFT) as u32,
         }
     }
     pub fn encode(&self) -> u64 {
-        (u64::from(self.parties) & PARTIES_MASK)
-            | ((u64::from(self.arrived) & PARTIES_MASK) << ARRIVED_SHIFT)
-            | if self.broken { BROKEN } else { 0 }
-            | if self.prev_broken { PREV_BROKEN } else { 0 }
+        let flag = |on: bool, bit: u64| if on { bit } else { 0 };
+        (u64::from(self.parties) & FIELD_MASK)
+            | ((u64::from(self.arrived) & FIELD_MASK) << ARRIVED_SHIFT)
+            | flag(self.mop_parity, MOP_PARITY)
+            | flag(self.tripping, TRIPPING)
+            | flag(self.broken, BROKEN)
+            | flag(self.prev_broken, PREV_BROKEN)
             | (u64::from(self.generation) << GEN_SHIFT)
+    }
+
+    /// The first state of the generation after this one (a release).
+    fn next_generation(&self, parties: u32) -> State {
+        State {
+            parties,
+            arrived: 0,
+            tripping: false,
+            broken: false,
+            prev_broken: false,
+            generation: self.generation.wrapping_add(1),
+            ..*self
+        }
     }
 }
 
@@ -117,17 +158,30 @@ pub struct Ticket {
     pub index: u32,
     /// Whether this arrival released the generation (it was the last one).
     pub released: bool,
+    /// Whether this arrival was the last and set TRIPPING: the caller runs its completion action
+    /// and then calls [`BarrierCell::complete_trip`].
+    pub tripping: bool,
     /// Parties of the generation when this arrival happened.
     pub parties: u32,
+    /// MOP_PARITY as this arrival left it (for [`Ticket::next_hint`]).
+    pub parity: bool,
 }
 
 impl Ticket {
+    /// A ticket for waiting on `generation` without having arrived through this call (split-phase
+    /// `await` with a ticket the caller kept).
+    pub fn for_generation(generation: u32, parties: u32) -> Ticket {
+        Ticket { generation, index: 0, released: false, tripping: false, parties, parity: false }
+    }
+
     /// The state word the next generation most likely starts from (for
     /// [`BarrierCell::arrive_hinted`]).
     pub fn next_hint(&self) -> u64 {
         State {
             parties: self.parties,
             arrived: 0,
+            mop_parity: self.parity,
+            tripping: false,
             broken: false,
             prev_broken: false,
             generation: self.generation.wrapping_add(1),
@@ -136,10 +190,22 @@ impl Ticket {
     }
 }
 
+/// How an arrival behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrive {
+    /// A plain arrival; the last one releases.
+    Plain,
+    /// The last arrival sets TRIPPING instead of releasing (the caller has a completion action).
+    WithAction,
+    /// Arrive and leave: counts for this generation, `parties - 1` from the next one. With
+    /// `action`, a drop that completes the generation trips like [`Arrive::WithAction`].
+    Drop { action: bool },
+}
+
 /// How a wait ended without a release.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitError {
-    /// The generation was broken (abort, reset, a non-member timeout, a dead member).
+    /// The generation was broken (abort, reset, a non-member timeout, a dead party).
     Broken(BreakReason),
     /// The caller's deadline passed; the arrival is still counted (see [`BarrierCell::cancel`]).
     TimedOut,
@@ -154,12 +220,15 @@ pub enum StateError {
     TooManyParties,
     /// There are no parties (a membership barrier nobody enrolled in).
     NoParties,
+    /// The previous generation is running its completion action: wait
+    /// ([`BarrierCell::wait_trip`]) and arrive again.
+    Tripping,
     /// The state word is inconsistent (another process wrote garbage).
     Corrupt,
 }
 
-/// The shared state of one plain barrier. `#[repr(C)]`, fixed width, one 128-byte line, so it can
-/// live in a shared-memory region as well as on the heap.
+/// The shared state of one plain barrier. `#[repr(C)]`, fixed width, 128 bytes, so it can live in
+/// a shared-memory region as well as on the heap.
 #[repr(C, align(128))]
 pub struct BarrierCell {
     word: AtomicU64,
@@ -170,7 +239,12 @@ pub struct BarrierCell {
     /// Futex eventcount (bit 0 = sleepers).
     seq: AtomicU32,
     _pad: u32,
-    _gap: [u64; 4],
+    /// Generations released since the cell was created (statistics for inspection tools; bumped
+    /// with a relaxed RMW on the word's line, which the releaser owns anyway).
+    episodes: AtomicU64,
+    /// The membership-change lock and its operation descriptor (see `membership.rs`).
+    mop: AtomicU64,
+    _gap: [u64; 2],
     /// Copy of `word` published after every transition that ends a wait (release, break, reset),
     /// on the second 64-byte line. Spinning waiters read this copy, so their loads do not take
     /// the line that arrivals must own exclusively for their CAS away from them (see "Waiting" in
@@ -187,30 +261,50 @@ pub enum CancelOutcome {
     Released,
     /// The generation had been broken.
     Broken(BreakReason),
+    /// Every party arrived and the completion action is running: the generation is no longer
+    /// the caller's to leave; wait for its end.
+    Completing,
 }
 
 impl BarrierCell {
     /// A fresh cell with `parties` parties at generation `generation`.
     pub fn new(parties: u32, generation: u32) -> BarrierCell {
-        let s = State { parties: parties.min(MAX_PARTIES), arrived: 0, broken: false, prev_broken: false, generation };
+        let w = Self::fresh(parties, generation);
         BarrierCell {
-            word: AtomicU64::new(s.encode()),
+            word: AtomicU64::new(w),
             info: AtomicU64::new(0),
             history: AtomicU64::new(0),
             seq: AtomicU32::new(0),
             _pad: 0,
-            _gap: [0; 4],
-            mirror: AtomicU64::new(s.encode()),
+            episodes: AtomicU64::new(0),
+            mop: AtomicU64::new(0),
+            _gap: [0; 2],
+            mirror: AtomicU64::new(w),
         }
+    }
+
+    fn fresh(parties: u32, generation: u32) -> u64 {
+        State {
+            parties: parties.min(MAX_PARTIES),
+            arrived: 0,
+            mop_parity: false,
+            tripping: false,
+            broken: false,
+            prev_broken: false,
+            generation,
+        }
+        .encode()
     }
 
     /// Re-initialises a cell in place (the cell lives in a region slot being (re)used).
     pub fn init(&self, parties: u32, generation: u32) {
-        let s = State { parties: parties.min(MAX_PARTIES), arrived: 0, broken: false, prev_broken: false, generation };
+        let w = Self::fresh(parties, generation);
         self.info.store(0, Ordering::Relaxed);
         self.history.store(0, Ordering::Relaxed);
-        self.mirror.store(s.encode(), Ordering::Relaxed);
-        self.word.store(s.encode(), Ordering::Release);
+        self.episodes.store(0, Ordering::Relaxed);
+        self.mop.store(0, Ordering::Relaxed);
+        self.mirror.store(w, Ordering::Relaxed);
+        self.word.store(w, Ordering::Release);
     }
 
     /// The current state.
@@ -218,13 +312,19 @@ impl BarrierCell {
         State::decode(self.word.load(Ordering::Acquire))
     }
 
+    /// Generations released since the cell was created (not counting resets and breaks).
+    pub fn episodes(&self) -> u64 {
+        self.episodes.load(Ordering::Relaxed)
+    }
+
+    /// The reason of the last break (meaningful while [`State::broken`] or after a reset).
+    pub fn break_reason(&self) -> BreakReason {
+        BreakReason::decode(self.info.load(Ordering::Acquire))
+    }
+
     /// The eventcount word sleepers park on.
     pub fn seq(&self) -> &AtomicU32 {
         &self.seq
-    }
-
-    fn break_reason(&self) -> BreakReason {
-        BreakReason::decode(self.info.load(Ordering::Acquire))
     }
 
     /// Records the outcome of generation `s.generation - 1` in the ring before `s` is replaced.
@@ -254,6 +354,19 @@ impl BarrierCell {
     /// line shared and the CAS then upgrade it, two transfers; a CAS alone takes it exclusive once,
     /// and a failed guess returns the current value with the line already local.
     pub fn arrive_hinted<P: Parker + ?Sized>(&self, parker: &P, hint: Option<u64>) -> Result<Ticket, StateError> {
+        self.arrive_with(parker, hint, Arrive::Plain, None)
+    }
+
+    /// The general arrival: `mode` says whether the last arrival trips (completion action) and
+    /// whether this arrival also leaves; `parity`, if given, is written into MOP_PARITY by the same
+    /// CAS (a member's drop is a membership change, see `membership.rs`).
+    pub fn arrive_with<P: Parker + ?Sized>(
+        &self,
+        parker: &P,
+        hint: Option<u64>,
+        mode: Arrive,
+        parity: Option<bool>,
+    ) -> Result<Ticket, StateError> {
         let mut w = match hint {
             Some(h) => h,
             None => self.word.load(Ordering::Acquire),
@@ -261,7 +374,7 @@ impl BarrierCell {
         let mut guessed = hint.is_some();
         loop {
             let s = State::decode(w);
-            if s.broken || s.parties == 0 || s.arrived >= s.parties {
+            if s.broken || s.tripping || s.parties == 0 || s.arrived >= s.parties {
                 if guessed {
                     // A guess is only an expected value: look at the real word before judging.
                     guessed = false;
@@ -271,24 +384,44 @@ impl BarrierCell {
                 if s.broken {
                     return Err(StateError::Broken(self.break_reason()));
                 }
+                if s.tripping {
+                    return Err(StateError::Tripping);
+                }
                 if s.parties == 0 {
                     return Err(StateError::NoParties);
                 }
                 return Err(StateError::Corrupt);
             }
-            let released = s.arrived + 1 == s.parties;
-            let next = if released {
+            let (index, parties, arrived, action) = match mode {
+                Arrive::Plain => (s.arrived, s.parties, s.arrived + 1, false),
+                Arrive::WithAction => (s.arrived, s.parties, s.arrived + 1, true),
+                Arrive::Drop { action } => (s.parties - 1, s.parties - 1, s.arrived, action),
+            };
+            let complete = arrived >= parties;
+            let mop_parity = parity.unwrap_or(s.mop_parity);
+            let next = if complete && action {
+                State { parties, arrived: parties, tripping: true, mop_parity, ..s }
+            } else if complete {
                 self.archive(&s);
-                State { arrived: 0, broken: false, prev_broken: false, generation: s.generation.wrapping_add(1), ..s }
+                State { mop_parity, ..s.next_generation(parties) }
             } else {
-                State { arrived: s.arrived + 1, ..s }
+                State { parties, arrived, mop_parity, ..s }
             };
             match self.cas(w, &next) {
                 Ok(()) => {
+                    let released = complete && !action;
                     if released {
+                        self.episodes.fetch_add(1, Ordering::Relaxed);
                         self.publish(parker);
                     }
-                    return Ok(Ticket { generation: s.generation, index: s.arrived, released, parties: s.parties });
+                    return Ok(Ticket {
+                        generation: s.generation,
+                        index,
+                        released,
+                        tripping: complete && action,
+                        parties: s.parties,
+                        parity: mop_parity,
+                    });
                 }
                 Err(cur) => {
                     guessed = false;
@@ -296,6 +429,60 @@ impl BarrierCell {
                 }
             }
         }
+    }
+
+    /// Ends the trip of generation `ticket.generation` after the completion action ran: releases
+    /// it (`Ok`) or breaks it with `Err(reason)`. Does nothing if the trip was already ended by a
+    /// break or reset. Returns whether the generation was released by this call.
+    pub fn complete_trip<P: Parker + ?Sized>(
+        &self,
+        parker: &P,
+        ticket: &Ticket,
+        result: Result<(), BreakReason>,
+    ) -> bool {
+        let mut w = self.word.load(Ordering::Acquire);
+        loop {
+            let s = State::decode(w);
+            if !s.tripping || s.broken || s.generation != ticket.generation {
+                return false;
+            }
+            let next = match result {
+                Ok(()) => {
+                    self.archive(&s);
+                    s.next_generation(s.parties)
+                }
+                Err(r) => {
+                    self.info.store(r.encode(), Ordering::Release);
+                    State { broken: true, tripping: false, ..s }
+                }
+            };
+            match self.cas(w, &next) {
+                Ok(()) => {
+                    if result.is_ok() {
+                        self.episodes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.publish(parker);
+                    return result.is_ok();
+                }
+                Err(cur) => w = cur,
+            }
+        }
+    }
+
+    /// Waits (no deadline) until the word is no longer tripping, so an arrival for the next
+    /// generation can go ahead. `idle` is the liveness hook (a tripper that dies is cleaned up
+    /// and the generation broken by whoever notices).
+    pub fn wait_trip<P: Parker + ?Sized>(&self, parker: &P, policy: &WaitPolicy, idle: impl FnMut()) {
+        let check = |strong: bool| {
+            let w = if strong { self.word.fetch_add(0, Ordering::AcqRel) } else { self.word.load(Ordering::Acquire) };
+            if State::decode(w).tripping {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        };
+        let parties = self.state().parties;
+        let _ = wait_for(parker, policy, &self.seq, parties, None, None, check, idle);
     }
 
     /// Publishes the state after a transition that ends waits: copies the latest word into the
@@ -315,6 +502,12 @@ impl BarrierCell {
     /// by a few nanoseconds; the sleeper's strong check reads the word itself).
     pub fn outcome(&self, ticket: &Ticket) -> Poll<Result<(), BreakReason>> {
         self.outcome_of(ticket, self.mirror.load(Ordering::Acquire))
+    }
+
+    /// Like [`BarrierCell::outcome`], but reads the word itself (never lags; for polls and
+    /// split-phase `is_complete`).
+    pub fn outcome_now(&self, ticket: &Ticket) -> Poll<Result<(), BreakReason>> {
+        self.outcome_of(ticket, self.word.load(Ordering::Acquire))
     }
 
     /// Like [`BarrierCell::outcome`], but reads the word with an RMW, which always observes the
@@ -348,7 +541,7 @@ impl BarrierCell {
         }
     }
 
-    /// Waits for the generation of `ticket` to end (see [`wait_until`] for `idle`).
+    /// Waits for the generation of `ticket` to end (see [`wait_for`] for `idle`).
     pub fn wait<P: Parker + ?Sized>(
         &self,
         parker: &P,
@@ -369,32 +562,20 @@ impl BarrierCell {
         }
     }
 
-    /// Withdraws a timed-out arrival. A member (`resign == true`) also leaves the party count
-    /// (Grinder: the instance is cancelled); a non-member withdrawal breaks the generation
-    /// (Java/Python: everyone waiting gets a broken-barrier error).
-    pub fn cancel<P: Parker + ?Sized>(&self, parker: &P, ticket: &Ticket, resign: bool) -> CancelOutcome {
+    /// Withdraws a timed-out arrival of a non-member, which breaks the generation (Java/Python:
+    /// everyone waiting gets a broken-barrier error). Members withdraw through
+    /// [`BarrierCell::member_op`] with [`MemberOp::Cancel`] (Grinder: the instance is cancelled).
+    pub fn cancel<P: Parker + ?Sized>(&self, parker: &P, ticket: &Ticket) -> CancelOutcome {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
-            // Judged from the word itself (the mirror may lag): once the generation moved on, the
-            // outcome is final.
-            if let Poll::Ready(r) = self.outcome_of(ticket, w) {
-                return match r {
-                    Ok(()) => CancelOutcome::Released,
-                    Err(reason) => CancelOutcome::Broken(reason),
-                };
+            if let Some(done) = self.settled(ticket, w) {
+                return done;
             }
             let s = State::decode(w);
-            let next = if resign {
-                State { parties: s.parties.saturating_sub(1), arrived: s.arrived.saturating_sub(1), ..s }
-            } else {
-                self.info.store(BreakReason::TimedOut.encode(), Ordering::Release);
-                State { broken: true, ..s }
-            };
-            match self.cas(w, &next) {
+            self.info.store(BreakReason::TimedOut.encode(), Ordering::Release);
+            match self.cas(w, &State { broken: true, ..s }) {
                 Ok(()) => {
-                    if !resign {
-                        self.publish(parker);
-                    }
+                    self.publish(parker);
                     return CancelOutcome::Withdrawn;
                 }
                 Err(cur) => w = cur,
@@ -402,51 +583,14 @@ impl BarrierCell {
         }
     }
 
-    /// Adds `n` parties (a member enrolls). The current generation then waits for them too.
-    pub fn add_parties(&self, n: u32) -> Result<(), StateError> {
-        let mut w = self.word.load(Ordering::Acquire);
-        loop {
-            let s = State::decode(w);
-            let parties = s.parties.checked_add(n).filter(|p| *p <= MAX_PARTIES).ok_or(StateError::TooManyParties)?;
-            match self.cas(w, &State { parties, ..s }) {
-                Ok(()) => return Ok(()),
-                Err(cur) => w = cur,
-            }
-        }
-    }
-
-    /// Removes `n` parties (members resign, or a dead process's members are cleaned up). If
-    /// everyone left is already waiting, this completes the generation. With `broken_by` set, the
-    /// generation is broken instead (a member died).
-    pub fn remove_parties<P: Parker + ?Sized>(&self, parker: &P, n: u32, broken_by: Option<BreakReason>) {
-        let mut w = self.word.load(Ordering::Acquire);
-        loop {
-            let s = State::decode(w);
-            let parties = s.parties.saturating_sub(n);
-            let next = if let Some(r) = broken_by {
-                self.info.store(r.encode(), Ordering::Release);
-                State { parties, broken: true, ..s }
-            } else if !s.broken && s.arrived > 0 && s.arrived >= parties {
-                self.archive(&s);
-                State {
-                    parties,
-                    arrived: 0,
-                    broken: false,
-                    prev_broken: false,
-                    generation: s.generation.wrapping_add(1),
-                }
-            } else {
-                State { parties, arrived: s.arrived.min(parties.saturating_sub(1)), ..s }
-            };
-            match self.cas(w, &next) {
-                Ok(()) => {
-                    if next.generation != s.generation || next.broken != s.broken {
-                        self.publish(parker);
-                    }
-                    return;
-                }
-                Err(cur) => w = cur,
-            }
+    /// The outcome of `ticket`'s generation if it can no longer be withdrawn from (judged from
+    /// the word itself: the mirror may lag).
+    fn settled(&self, ticket: &Ticket, w: u64) -> Option<CancelOutcome> {
+        match self.outcome_of(ticket, w) {
+            Poll::Ready(Ok(())) => Some(CancelOutcome::Released),
+            Poll::Ready(Err(reason)) => Some(CancelOutcome::Broken(reason)),
+            Poll::Pending if State::decode(w).tripping => Some(CancelOutcome::Completing),
+            Poll::Pending => None,
         }
     }
 
@@ -465,7 +609,7 @@ impl BarrierCell {
                 return;
             }
             self.info.store(reason.encode(), Ordering::Release);
-            match self.cas(w, &State { broken: true, ..s }) {
+            match self.cas(w, &State { broken: true, tripping: false, ..s }) {
                 Ok(()) => {
                     self.publish(parker);
                     return;
@@ -481,15 +625,14 @@ impl BarrierCell {
         let mut w = self.word.load(Ordering::Acquire);
         loop {
             let s = State::decode(w);
-            if !s.broken && s.arrived == 0 {
+            if !s.broken && !s.tripping && s.arrived == 0 {
                 return;
             }
             if !s.broken {
                 self.info.store(BreakReason::Reset.encode(), Ordering::Release);
             }
             self.archive(&s);
-            let next =
-                State { arrived: 0, broken: false, prev_broken: true, generation: s.generation.wrapping_add(1), ..s };
+            let next = State { prev_broken: true, ..s.next_generation(s.parties) };
             match self.cas(w, &next) {
                 Ok(()) => {
                     self.publish(parker);
@@ -499,6 +642,56 @@ impl BarrierCell {
             }
         }
     }
+
+    /// Removes `n` parties in one CAS (with `parity`, a membership change). If everyone left is
+    /// already waiting, this completes the generation. With `broken_by` set, the generation is
+    /// broken instead (a party died). Returns the state before.
+    fn remove_parties<P: Parker + ?Sized>(
+        &self,
+        parker: &P,
+        n: u32,
+        broken_by: Option<BreakReason>,
+        parity: Option<bool>,
+    ) -> State {
+        let mut w = self.word.load(Ordering::Acquire);
+        loop {
+            let s = State::decode(w);
+            let parties = s.parties.saturating_sub(n);
+            let mop_parity = parity.unwrap_or(s.mop_parity);
+            let next = if let Some(r) = broken_by {
+                self.info.store(r.encode(), Ordering::Release);
+                State { parties, broken: true, tripping: false, mop_parity, ..s }
+            } else if !s.broken && !s.tripping && s.arrived > 0 && s.arrived >= parties {
+                self.archive(&s);
+                State { mop_parity, ..s.next_generation(parties) }
+            } else if s.tripping {
+                // The generation is complete and its action running: the leaver counts from the
+                // next generation on.
+                State { parties, mop_parity, ..s }
+            } else {
+                State { parties, arrived: s.arrived.min(parties.saturating_sub(1)), mop_parity, ..s }
+            };
+            match self.cas(w, &next) {
+                Ok(()) => {
+                    if next.generation != s.generation {
+                        self.episodes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if next.generation != s.generation || next.broken != s.broken {
+                        self.publish(parker);
+                    }
+                    return s;
+                }
+                Err(cur) => w = cur,
+            }
+        }
+    }
+
+    /// Removes one party of a counted barrier (an `arrive_and_drop` that was already counted,
+    /// or a resign through the heap API). Membership barriers change parties through
+    /// [`BarrierCell::member_op`].
+    pub fn remove_party<P: Parker + ?Sized>(&self, parker: &P) {
+        self.remove_parties(parker, 1, None, None);
+    }
 }
 
 impl BarrierCell {
@@ -507,7 +700,7 @@ impl BarrierCell {
     pub fn set_generation(&self, generation: u32) -> bool {
         let w = self.word.load(Ordering::Acquire);
         let s = State::decode(w);
-        if s.arrived != 0 || s.broken {
+        if s.arrived != 0 || s.broken || s.tripping {
             return false;
         }
         let next = State { generation, ..s }.encode();
@@ -527,10 +720,25 @@ mod tests {
 
     #[test]
     fn state_roundtrip() {
-        let s = State { parties: 7, arrived: 3, broken: true, prev_broken: false, generation: u32::MAX };
+        let s = State {
+            parties: 7,
+            arrived: 3,
+            mop_parity: true,
+            tripping: false,
+            broken: true,
+            prev_broken: false,
+            generation: u32::MAX,
+        };
         assert_eq!(State::decode(s.encode()), s);
-        let s =
-            State { parties: MAX_PARTIES, arrived: MAX_PARTIES - 1, broken: false, prev_broken: true, generation: 5 };
+        let s = State {
+            parties: MAX_PARTIES,
+            arrived: MAX_PARTIES - 1,
+            mop_parity: false,
+            tripping: true,
+            broken: false,
+            prev_broken: true,
+            generation: 5,
+        };
         assert_eq!(State::decode(s.encode()), s);
     }
 }
