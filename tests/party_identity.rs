@@ -45,9 +45,8 @@ fn trial(kind: &str, n: usize, rng: &mut Rng) -> Result<u64, (bool, String)> {
     let log_path = format!("/dev/shm/{}.log", name.0);
     std::fs::File::create(&log_path).and_then(|f| f.set_len((WORDS * 4) as u64)).expect("log file");
     let ns = n.to_string();
-    let mut kids: Vec<_> = (0..n)
-        .map(|p| worker(&["plain-kill", &name.0, "b", kind, &ns, &p.to_string(), &log_path]))
-        .collect();
+    let mut kids: Vec<_> =
+        (0..n).map(|p| worker(&["plain-kill", &name.0, "b", kind, &ns, &p.to_string(), &log_path])).collect();
     let lines: Vec<Lines> = kids.iter_mut().map(Lines::of).collect();
     for l in &lines {
         assert_eq!(l.next_line(STEP), "ready");
