@@ -17,7 +17,7 @@ trap 'rm -f "$log"' EXIT
 echo "== soak: ~$((scale * 900)) random-instant kills (MUSTER_CRASH_SCALE=$scale)"
 status=0
 MUSTER_CRASH_SCALE=$scale MUSTER_CRASH_KEEP_GOING=1 \
-    cargo test --release --test crash_alting --test crash_region -- --nocapture --test-threads 1 \
+    cargo test --release --no-fail-fast --test crash_alting --test crash_region -- --nocapture --test-threads 1 \
     >"$log" 2>&1 || status=1
 grep -E "^CRASH |^  inconsistency|^crash seed|^region race" "$log" || true
 awk '/^CRASH / {

@@ -124,10 +124,10 @@ fn check_gold(logs: &[Vec<(u32, u32)>], run: &GoldRun, completions: [u64; 3]) ->
             bad.push(format!("g{b}: {} distinct tickets seen, {n} completions", seen.len()));
         }
     }
-    for r in 0..3 {
+    for (r, &hidden) in hidden_per_role.iter().enumerate() {
         let kills = run.slots.iter().filter(|s| s.0 == r && s.1).count();
-        if hidden_per_role[r] > kills {
-            bad.push(format!("role {r}: {} events not logged by it, but only {kills} kills", hidden_per_role[r]));
+        if hidden > kills {
+            bad.push(format!("role {r}: {hidden} events not logged by it, but only {kills} kills"));
         }
     }
     // One global order: the union of "e before f in some log" is acyclic (Kahn).
@@ -186,12 +186,11 @@ fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
     // Has slot fired both of its barriers?
     let warm = |slot: usize| log.range(SLOT_CNT + slot * 4, 3).iter().filter(|&&c| c > 0).count() == 2;
     st.trials += 1;
-    for role in 0..3 {
-        let (mut c, slot) = spawn(&mut run, role, false);
+    for (role, cur) in current.iter_mut().enumerate() {
+        let (mut c, _) = spawn(&mut run, role, false);
         assert_eq!(first_line(&mut c, HANG).as_deref(), Some("ready"), "first gold worker not ready");
-        current[role] = kids.0.len();
+        *cur = kids.0.len();
         kids.0.push(c);
-        let _ = slot;
     }
     for slot in 0..3 {
         if wait_for(Instant::now(), HANG, || warm(slot)).is_none() {

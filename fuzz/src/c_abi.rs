@@ -142,7 +142,7 @@ pub fn c_abi(data: &[u8]) {
     let mut h = Handles::default();
     let mut cfg = [0u32; 1024];
     let mut steps = 0;
-    // SAFETY (for every call below): pointers passed are NULL, live handles of this program, or
+    // SAFETY: for every call below, pointers passed are NULL, live handles of this program, or
     // valid buffers of the stated sizes: exactly what the header requires of a C caller.
     unsafe {
         while !c.done() && steps < 64 {
@@ -296,7 +296,7 @@ pub fn c_abi(data: &[u8]) {
                     if n.as_ref().is_none_or(|n| n.to_bytes().starts_with(prefix.as_bytes())) {
                         let _ = muster_region_unlink(ptr(&n));
                     }
-                    check_code("config_init(NULL)", muster_region_config_init(null_mut()).min(0).max(MUSTER_EIO));
+                    assert_eq!(muster_region_config_init(null_mut()), MUSTER_EINVAL, "config_init(NULL)");
                 }
             }
         }
