@@ -10,11 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-10000}
-# The normal suite does about 900 kills per run (scale 1).
-scale=$(( (kills + 899) / 900 ))
+# The normal suite does about 1,100 kills per run (scale 1).
+scale=$(( (kills + 1099) / 1100 ))
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "== soak: ~$((scale * 900)) random-instant kills (MUSTER_CRASH_SCALE=$scale)"
+echo "== soak: ~$((scale * 1100)) random-instant kills (MUSTER_CRASH_SCALE=$scale)"
 status=0
 MUSTER_CRASH_SCALE=$scale MUSTER_CRASH_KEEP_GOING=1 \
     cargo test --release --no-fail-fast --test crash_alting --test crash_region -- --nocapture --test-threads 1 \

@@ -8,10 +8,13 @@
 //! * the survivors never hang: what they can do without the dead process goes on (the time from
 //!   the kill to their next progress is the *detection* figure), and with the replacement
 //!   everything goes on (*recovery*); every wait is bounded by [`HANG`];
-//! * Goldsmith: every event is seen with the same ticket by all its live parties, each barrier's
-//!   tickets are 1..n, the logs of all incarnations admit one global order, and a killed process
-//!   accounts for at most one event it never logged (its last select committed to it: the
-//!   "counted in one more event" window, which is harmless; see `include/muster.h`);
+//! * Goldsmith (three processes) and a Gadget1-style circle (five units; neighbours share an
+//!   alting barrier and a one-to-one channel, both select guards): every event is seen with the
+//!   same ticket by all its live parties, each barrier's tickets are 1..n, the logs of all
+//!   incarnations admit one global order, a killed process accounts for at most one event it
+//!   never logged (its last select committed to it: the "counted in one more event" window,
+//!   which is harmless; see `include/muster.h`), and the circle's channel values from each
+//!   writer incarnation arrive in increasing order;
 //! * channels: no value of a surviving writer is lost or duplicated, every writer's values
 //!   arrive in order, a killed writer's values are a prefix of what it wrote (plus, at most, the
 //!   one in flight), and a killed reader loses at most the one value it had taken.
@@ -64,9 +67,10 @@ fn kill(c: &mut Child) -> Instant {
 // ---------------------------------------------------------------------------------------------
 // Goldsmith
 
-/// Roles of barrier b: role b offers b[0], role b+1 offers b[1]. Role r is in barriers r and r-1.
-fn gold_members(b: u32) -> [usize; 2] {
-    [b as usize, (b as usize + 1) % 3]
+/// Roles of barrier b in a circle of n: role b offers b[0], role b+1 offers b[1]. Role r is in
+/// barriers r and r-1 (n = 3 is Goldsmith's challenge).
+fn gold_members(b: u32, n: usize) -> [usize; 2] {
+    [b as usize, (b as usize + 1) % n]
 }
 
 struct GoldRun {
@@ -75,13 +79,14 @@ struct GoldRun {
 }
 
 /// Checks one Goldsmith batch; returns the problems found.
-fn check_gold(logs: &[Vec<(u32, u32)>], run: &GoldRun, completions: [u64; 3]) -> (Vec<String>, usize) {
+fn check_gold(logs: &[Vec<(u32, u32)>], run: &GoldRun, completions: &[u64]) -> (Vec<String>, usize) {
     let mut bad = Vec::new();
-    let mut hidden_per_role = [0usize; 3];
-    for b in 0..3u32 {
+    let roles = completions.len();
+    let mut hidden_per_role = vec![0usize; roles];
+    for b in 0..roles as u32 {
         let n = completions[b as usize] as u32;
         let mut seen = BTreeSet::new();
-        for r in gold_members(b) {
+        for r in gold_members(b, roles) {
             // r's incarnations in order, with their tickets of b.
             let mut prev_last = 0u32;
             let mut killed_since = 0usize; // killed incarnations since the last one that logged b
@@ -161,30 +166,33 @@ fn check_gold(logs: &[Vec<(u32, u32)>], run: &GoldRun, completions: [u64; 3]) ->
     (bad, hidden_per_role.iter().sum())
 }
 
-/// One Goldsmith batch: three processes, `kills` random-instant kills with replacements.
-fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
+/// One batch: `roles` processes in a circle of alting barriers (3: Goldsmith; with `channels`,
+/// the Gadget1-style circle where neighbours also talk over one-to-one channels that are select
+/// guards), `kills` random-instant kills with replacements.
+fn gold_batch(roles: usize, channels: bool, kills: usize, rng: &mut Rng, st: &mut Stats) {
     let name = TempName::new("cgold");
     let r = Region::create(&name.0, &RegionConfig::default()).expect("create region");
-    for b in 0..3 {
+    for b in 0..roles {
         r.alting_create(&format!("g{b}"), 2).unwrap();
     }
+    let (nr, ch) = (roles.to_string(), (channels as u8).to_string());
     let stride = 1usize << 16;
     let max_slots = 3 + 2 * kills + 8;
-    assert!(16 + max_slots < CNT && SLOT_CNT + 4 * max_slots < HDR);
+    assert!(16 + max_slots < CNT && SLOT_CNT + 8 * max_slots < HDR && roles <= 7);
     let log = LogFile::new(&name.0, HDR + max_slots * stride);
     log.set(1, stride as u32);
-    let cnt = |role: usize, b: u32| log.get(CNT + role * 4 + b as usize);
+    let cnt = |role: usize, b: u32| log.get(CNT + role * 8 + b as usize);
     let mut run = GoldRun { slots: Vec::new() };
     let mut kids = Kids(Vec::new());
-    let mut current = [0usize; 3]; // index into kids.0 of each role's live process
+    let mut current = vec![0usize; roles]; // index into kids.0 of each role's live process
     let spawn = |run: &mut GoldRun, role: usize, reset: bool| -> (Child, usize) {
         let slot = run.slots.len();
         run.slots.push((role, false));
         let (s, rs) = (slot.to_string(), (reset as u8).to_string());
-        (worker(&["crash-gold", &name.0, &role.to_string(), &s, &log.path, &rs]), slot)
+        (worker(&["crash-gold", &name.0, &role.to_string(), &s, &log.path, &rs, &nr, &ch]), slot)
     };
     // Has slot fired both of its barriers?
-    let warm = |slot: usize| log.range(SLOT_CNT + slot * 4, 3).iter().filter(|&&c| c > 0).count() == 2;
+    let warm = |slot: usize| log.range(SLOT_CNT + slot * 8, 7).iter().filter(|&&c| c > 0).count() == 2;
     st.trials += 1;
     for (role, cur) in current.iter_mut().enumerate() {
         let (mut c, _) = spawn(&mut run, role, false);
@@ -192,7 +200,7 @@ fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
         *cur = kids.0.len();
         kids.0.push(c);
     }
-    for slot in 0..3 {
+    for slot in 0..roles {
         if wait_for(Instant::now(), HANG, || warm(slot)).is_none() {
             st.hangs += 1;
             return;
@@ -200,14 +208,14 @@ fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
     }
     let mut done = 0;
     while done < kills {
-        let role = rng.below(3) as usize;
+        let role = rng.below(roles as u64) as usize;
         std::thread::sleep(rng.micros(3000));
         let t_kill = kill(&mut kids.0[current[role]]);
         done += 1;
         st.kills += 1;
         run.slots.iter_mut().rev().find(|s| s.0 == role).unwrap().1 = true;
         // The barrier the dead process is not in goes on.
-        let (free, observer) = ((role as u32 + 1) % 3, (role + 1) % 3);
+        let (free, observer) = ((role as u32 + 1) % roles as u32, (role + 1) % roles);
         let c0 = cnt(observer, free);
         match wait_for(t_kill, HANG, || cnt(observer, free) > c0) {
             Some(d) => st.detect.push(d),
@@ -242,8 +250,10 @@ fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
                     st.hangs += 1;
                     let n = log.get(16 + slot) as usize;
                     let seen: Vec<u32> = log.range(HDR + slot * stride, n.min(8)).to_vec();
-                    let counts: Vec<u32> =
-                        (0..3).flat_map(|r| (0..3).map(move |b| (r, b))).map(|(r, b)| cnt(r, b)).collect();
+                    let counts: Vec<u32> = (0..roles)
+                        .flat_map(|r| (0..roles as u32).map(move |b| (r, b)))
+                        .map(|(r, b)| cnt(r, b))
+                        .collect();
                     let hist: Vec<String> =
                         run.slots.iter().map(|s| format!("{}{}", s.0, if s.1 { "k" } else { "" })).collect();
                     st.inconsistencies.push(format!(
@@ -269,7 +279,7 @@ fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
         st.inconsistencies.push("a Goldsmith process failed or hung at the stop".into());
         return;
     }
-    let mut completions = [0u64; 3];
+    let mut completions = vec![0u64; roles];
     for (b, c) in completions.iter_mut().enumerate() {
         *c = r.alting_attach(&format!("g{b}"), 0).and_then(|f| f.completions()).expect("completions");
     }
@@ -279,7 +289,12 @@ fn gold_batch(kills: usize, rng: &mut Rng, st: &mut Stats) {
             log.range(HDR + s * stride, n).iter().map(|w| (w >> 24, w & 0xff_ffff)).collect()
         })
         .collect();
-    let (bad, hidden) = check_gold(&logs, &run, completions);
+    let (bad, hidden) = check_gold(&logs, &run, &completions);
+    let channel_reads: u32 = (0..roles).map(|r| log.get(CNT + r * 8 + 7)).sum();
+    if channels && channel_reads == 0 {
+        st.inconsistencies.push("no channel value was read in the circle".into());
+    }
+    st.channel_reads += u64::from(channel_reads);
     st.inconsistencies.extend(bad);
     st.hidden += hidden;
 }
@@ -292,9 +307,22 @@ fn goldsmith_random_instant_kills() {
     let mut st = Stats::default();
     let total = 400 * scale();
     while st.kills < total && (keep_going() || st.inconsistencies.is_empty()) {
-        gold_batch(40.min(total - st.kills), &mut rng, &mut st);
+        gold_batch(3, false, 40.min(total - st.kills), &mut rng, &mut st);
     }
     st.finish("goldsmith", t0);
+}
+
+#[test]
+fn gadget_circle_with_channels_random_instant_kills() {
+    let _s = serial();
+    let t0 = Instant::now();
+    let mut rng = Rng::new(5);
+    let mut st = Stats::default();
+    let total = 200 * scale();
+    while st.kills < total && (keep_going() || st.inconsistencies.is_empty()) {
+        gold_batch(5, true, 40.min(total - st.kills), &mut rng, &mut st);
+    }
+    st.finish("gadget circle (5 units, channels)", t0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -478,16 +506,16 @@ fn checkers_catch_broken_logs() {
     // would produce.
     let run = GoldRun { slots: vec![(0, false), (1, false), (2, false)] };
     let good = vec![vec![(0, 1), (2, 1)], vec![(0, 1), (1, 1)], vec![(2, 1), (1, 1)]];
-    assert!(check_gold(&good, &run, [1, 1, 1]).0.is_empty(), "{:?}", check_gold(&good, &run, [1, 1, 1]));
+    assert!(check_gold(&good, &run, &[1, 1, 1]).0.is_empty(), "{:?}", check_gold(&good, &run, &[1, 1, 1]));
     let mut skipped = good.clone();
     skipped[0][0] = (0, 2); // role 0 saw ticket 2 of g0 without 1
-    assert!(!check_gold(&skipped, &run, [2, 1, 1]).0.is_empty());
+    assert!(!check_gold(&skipped, &run, &[2, 1, 1]).0.is_empty());
     // A killed incarnation may hide one event, not two.
     let run_k = GoldRun { slots: vec![(0, true), (1, false), (2, false), (0, false)] };
     let one = vec![vec![(0, 1)], vec![(0, 1), (0, 2), (0, 3), (1, 1)], vec![(1, 1)], vec![(0, 3)]];
     let two = vec![vec![(0, 1)], vec![(0, 1), (0, 2), (0, 3), (0, 4), (1, 1)], vec![(1, 1)], vec![(0, 4)]];
-    assert_eq!(check_gold(&one, &run_k, [3, 1, 0]), (vec![], 1));
-    assert!(!check_gold(&two, &run_k, [4, 1, 0]).0.is_empty());
+    assert_eq!(check_gold(&one, &run_k, &[3, 1, 0]), (vec![], 1));
+    assert!(!check_gold(&two, &run_k, &[4, 1, 0]).0.is_empty());
     // A channel value duplicated, or lost without a reader kill, is caught.
     let log = LogFile::new(&TempName::new("ccheck").0, 64);
     log.set(17, 2); // writer slot 1 completed 2 writes
@@ -499,5 +527,5 @@ fn checkers_catch_broken_logs() {
     assert!(!check_channel(&[v(0), v(1), v(2)], &slots, &log).is_empty());
     // A cycle: role 0 logs g2 before g0, role 1 g0 before g1, role 2 g1 before g2.
     let cyc = vec![vec![(2, 1), (0, 1)], vec![(0, 1), (1, 1)], vec![(1, 1), (2, 1)]];
-    assert!(check_gold(&cyc, &run, [1, 1, 1]).0.iter().any(|p| p.contains("global order")));
+    assert!(check_gold(&cyc, &run, &[1, 1, 1]).0.iter().any(|p| p.contains("global order")));
 }

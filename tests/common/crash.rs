@@ -61,6 +61,8 @@ pub struct Stats {
     pub recover: Vec<Duration>,
     /// Events that fired with a party that was killed before it could log them.
     pub hidden: usize,
+    /// Channel values read by survivors (the Gadget1-style circle).
+    pub channel_reads: u64,
 }
 
 fn fmt_ms(d: Duration) -> String {
@@ -88,7 +90,7 @@ impl Stats {
     /// anything hung or was inconsistent.
     pub fn finish(mut self, what: &str, started: Instant) {
         eprintln!(
-            "CRASH {what}: trials {} kills {} hangs {} inconsistencies {} in {:.1} s; detection {}; recovery {}; events with a killed party {}",
+            "CRASH {what}: trials {} kills {} hangs {} inconsistencies {} in {:.1} s; detection {}; recovery {}; events with a killed party {}; channel reads {}",
             self.trials,
             self.kills,
             self.hangs,
@@ -96,7 +98,8 @@ impl Stats {
             started.elapsed().as_secs_f64(),
             summary(&mut self.detect),
             summary(&mut self.recover),
-            self.hidden
+            self.hidden,
+            self.channel_reads
         );
         for i in self.inconsistencies.iter().take(20) {
             eprintln!("  inconsistency: {i}");

@@ -3,12 +3,16 @@
 //! records in a shared log (a file of u32 words, see [`Log`]) so the parent can check that the
 //! survivors' view stays consistent with the dead one's.
 //!
-//! * `crash-gold REGION ROLE SLOT LOG RESET`: one of Goldsmith's three processes over barriers
-//!   `g0`, `g1`, `g2` (role 0 offers g0[0], g2[1]; role 1 g1[0], g0[1]; role 2 g2[0], g1[1]).
+//! * `crash-gold REGION ROLE SLOT LOG RESET [N CHANNELS]`: one of N (default 3: Goldsmith)
+//!   processes in a circle of barriers `g0..g{N-1}`: role r offers g{r}[0] and g{r-1}[1]. With
+//!   CHANNELS=1 (the Gadget1-style circle) it also writes a counter to its right-hand neighbour on
+//!   the one-to-one channel `k{r}` after every event (try_write: dropped when full) and selects
+//!   on the input from its left-hand neighbour `k{r-1}` beside the barriers; the values it reads
+//!   from each writer incarnation must increase.
 //!   With RESET=1 it first resets its front-ends (their previous owner was killed). Logs every
 //!   event as `barrier << 24 | ticket` at `HDR + SLOT * stride`, the count at `16 + SLOT`, and
-//!   per-role per-barrier counters at `CNT + ROLE * 4 + barrier` and per-slot ones at
-//!   `SLOT_CNT + SLOT * 4 + barrier`. Stops when word 0 is non-zero.
+//!   per-role per-barrier counters at `CNT + ROLE * 8 + barrier` and per-slot ones at
+//!   `SLOT_CNT + SLOT * 8 + barrier` (N <= 7); channel values read at `CNT + ROLE * 8 + 7`. Stops when word 0 is non-zero.
 //! * `crash-writer REGION ROLE SLOT LOG ONE2ONE`: writes `ROLE << 28 | SLOT << 20 | seq` on
 //!   channel `ch` (capacity 4), seq = 0, 1, ...; after each write returns, word `16 + SLOT` = seq
 //!   + 1. Stops when word 0 is non-zero.
@@ -32,9 +36,6 @@ pub(crate) const SLOT_CNT: usize = 2048;
 /// First word of the channel reader's value log.
 pub(crate) const RD: usize = 4096;
 
-/// Front-ends (barrier, index) each Goldsmith role offers.
-pub(crate) const GOLD: [[(u32, u32); 2]; 3] = [[(0, 0), (2, 1)], [(1, 0), (0, 1)], [(2, 0), (1, 1)]];
-
 fn open(name: &str) -> Region {
     Region::open(name).unwrap_or_else(|e| fail(format!("open: {e}")))
 }
@@ -44,7 +45,14 @@ pub(crate) fn gold(a: &[String]) {
     let (role, slot) = (num(a, 3) as usize, num(a, 4) as usize);
     let log = Log::open(&a[5]);
     let stride = log.at(1).load(SeqCst) as usize;
-    let offers = GOLD.get(role).unwrap_or_else(|| fail("role out of range".into()));
+    let n = if a.len() > 7 { num(a, 7) } else { 3 };
+    let channels = a.len() > 8 && num(a, 8) == 1;
+    if !(3..=7).contains(&n) || role as u32 >= n {
+        fail("role out of range".into());
+    }
+    let r = role as u32;
+    let offers = [(r, 0), ((r + n - 1) % n, 1)];
+    let offers = &offers;
     if num(a, 6) == 1 {
         for &(b, i) in offers {
             region.alting_reset(&format!("g{b}"), i).unwrap_or_else(|e| fail(format!("reset g{b}[{i}]: {e}")));
@@ -58,13 +66,38 @@ pub(crate) fn gold(a: &[String]) {
     for f in &fes {
         alt.add_alting(f).unwrap_or_else(|e| fail(format!("add: {e}")));
     }
+    let open_ch = |k: u32| {
+        region.channel_one_to_one(&format!("k{k}"), 4, false).unwrap_or_else(|e| fail(format!("channel k{k}: {e}")))
+    };
+    let (out, input) = if channels { (Some(open_ch(r)), Some(open_ch((r + n - 1) % n))) } else { (None, None) };
+    if let Some(i) = &input {
+        alt.add_channel(i).unwrap_or_else(|e| fail(format!("add_channel: {e}")));
+    }
+    // Last value read from each writer incarnation (slot).
+    let mut last_in: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    let mut sent = 0u64;
     say("ready");
     let mut rng = crate::alting::Rng::new((slot as u64) << 8 | role as u64);
     let mut n = 0usize;
     while log.at(0).load(SeqCst) == 0 {
         match alt.select(Select::Fair, Some(Duration::from_millis(5))) {
+            Ok(2) => {
+                let Some(i) = &input else { fail("channel guard without a channel".into()) };
+                let v = i.try_read().unwrap_or_else(|e| fail(format!("read: {e}")));
+                let v = v.unwrap_or_else(|| fail("input guard fired on an empty channel".into()));
+                let (from, seq) = (v >> 32, v & 0xffff_ffff);
+                if last_in.get(&from).is_some_and(|&p| seq <= p) {
+                    fail(format!("channel value {seq} from slot {from} after {:?}", last_in.get(&from)));
+                }
+                last_in.insert(from, seq);
+                log.at(CNT + role * 8 + 7).fetch_add(1, SeqCst);
+            }
             Ok(g) => {
                 let b = offers[g].0;
+                if let Some(o) = &out {
+                    sent += 1;
+                    let _ = o.try_write((slot as u64) << 32 | sent).unwrap_or_else(|e| fail(format!("write: {e}")));
+                }
                 let t = alt.ticket().unwrap_or_else(|e| fail(format!("ticket: {e}"))).unwrap_or_else(|| {
                     fail("a barrier fired without a ticket".into());
                 });
@@ -74,8 +107,8 @@ pub(crate) fn gold(a: &[String]) {
                 log.at(HDR + slot * stride + n).store(b << 24 | t, SeqCst);
                 n += 1;
                 log.at(16 + slot).store(n as u32, SeqCst);
-                log.at(CNT + role * 4 + b as usize).fetch_add(1, SeqCst);
-                log.at(SLOT_CNT + slot * 4 + b as usize).fetch_add(1, SeqCst);
+                log.at(CNT + role * 8 + b as usize).fetch_add(1, SeqCst);
+                log.at(SLOT_CNT + slot * 8 + b as usize).fetch_add(1, SeqCst);
                 // Vary the timing so kills land in every phase (offering, completing, waiting,
                 // idle), and keep the logs small.
                 match rng.below(4) {
