@@ -3,18 +3,20 @@
 # into BENCHMARKS.md.
 #
 #   scripts/bench.sh --quick                 # the main job: every system + alting, < 60 s on 2 cores
-#   scripts/bench.sh                         # full run (a few minutes)
-#   scripts/bench.sh --update-doc [ARGS]     # run, then rewrite BENCHMARKS.md's generated section
-#                                            # and copy table + plot to benches/results/
+#   scripts/bench.sh                         # full run, quiet (a few minutes)
+#   scripts/bench.sh --update-doc [ARGS]     # full run quiet and with 2 busy processes beside
+#                                            # (--hogs 0,2 unless ARGS has --hogs), then rewrite
+#                                            # BENCHMARKS.md's generated section and copy table,
+#                                            # plot and JSON to benches/results/
 #   scripts/bench.sh --criterion             # also run the criterion micro-benchmarks
 #   scripts/bench.sh --no-install [ARGS]     # don't try to apt-get Open MPI / gcc
 #
 # Every other argument goes to muster-bench (see `muster-bench --help`: --n 2,4,8 --systems
 # muster,pthread,... --episodes E --reps R --json PATH --svg PATH ...).
 #
-# On a fresh Debian/Ubuntu machine it installs Open MPI (openmpi-bin, libopenmpi-dev) and gcc if
-# missing, with sudo when not root. Failure to install is not fatal: the MPI (or OpenMP) baseline
-# is then skipped with a note in the report.
+# On a fresh Debian/Ubuntu machine it installs Open MPI (openmpi-bin, libopenmpi-dev), gcc, and
+# clang + libomp-dev (LLVM's OpenMP runtime) if missing, with sudo when not root. Failure to
+# install is not fatal: that baseline is then skipped with a note in the report.
 #
 # Environment: CARGO (default cargo), CARGO_TARGET_DIR (default ROOT/target).
 set -euo pipefail
@@ -66,6 +68,18 @@ if [ "$install" = 1 ]; then
     if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
         install_pkgs openmpi-bin libopenmpi-dev || log "Open MPI unavailable: the MPI baseline will be skipped"
     fi
+    if ! command -v clang >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/libomp.so >/dev/null 2>&1; then
+        install_pkgs clang libomp-dev || log "clang/libomp unavailable: the libomp baseline will be skipped"
+    fi
+fi
+
+# --update-doc measures the quiet machine and the busy one (2 CPU-bound processes beside).
+if [ "$update_doc" = 1 ]; then
+    has_hogs=0
+    for a in "${args[@]+"${args[@]}"}"; do
+        case "$a" in --hogs | --hogs=*) has_hogs=1 ;; esac
+    done
+    [ "$has_hogs" = 1 ] || args+=(--hogs 0,2)
 fi
 
 # --- build and run ---------------------------------------------------------------------------
@@ -90,8 +104,11 @@ for a in "${args[@]+"${args[@]}"}"; do
 done
 
 cmd=("$bin" "${args[@]+"${args[@]}"}")
-log "running: muster-bench${args[*]+ ${args[*]}}"
+load_before=$(cat /proc/loadavg 2>/dev/null || echo "?")
+log "running: muster-bench${args[*]+ ${args[*]}} (load before: $load_before)"
 "${cmd[@]}"
+load_after=$(cat /proc/loadavg 2>/dev/null || echo "?")
+log "load after: $load_after"
 
 if [ "$criterion" = 1 ]; then
     log "running criterion micro-benchmarks (results in $target/criterion)"
@@ -115,9 +132,10 @@ if [ "$update_doc" = 1 ]; then
         echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo "- Machine: $machine"
         echo "- Command: \`scripts/bench.sh${*:+ $*}\` (runs \`muster-bench${args[*]+ ${args[*]}}\`)"
+        echo "- Load (/proc/loadavg) before: \`$load_before\`; after: \`$load_after\`${BENCH_LOAD_NOTE:+. $BENCH_LOAD_NOTE}"
         echo "- Plot: [benches/results/barrier.svg](benches/results/barrier.svg); raw numbers: [benches/results/results.json](benches/results/results.json)"
         echo
-        echo "![ns per episode vs parties](benches/results/barrier.svg)"
+        echo "![ns per episode vs parties, quiet and with 2 busy processes](benches/results/barrier.svg)"
         echo
         # The harness's own headings are level 3; keep them under this section.
         cat "$table"

@@ -1,8 +1,8 @@
-//! The baselines that live in this binary: pthread barrier, semaphore barrier, spin barriers
-//! (all in the control file's shared mapping) and the socket broker.
+//! The baselines that live in this binary: pthread barrier, semaphore barrier, spin barriers,
+//! the dissemination barrier (all in the control file's shared mapping) and the socket broker.
 
 use crate::clock::{cpu_ns, sched_yield};
-use crate::ctl::{Ctl, PTHREAD_OFF, SEM_OFF, SPIN_OFF};
+use crate::ctl::{Ctl, DISS_ROUNDS, PTHREAD_OFF, SEM_OFF, SPIN_OFF};
 use crate::worker::EpisodeBarrier;
 use std::cell::Cell;
 use std::io::{self, Read, Write};
@@ -186,6 +186,60 @@ impl EpisodeBarrier for SpinBarrier<'_> {
                 _ => std::hint::spin_loop(),
             }
             i = i.saturating_add(1);
+        }
+    }
+}
+
+/// The dissemination barrier (Hensgen, Finkel & Manber 1988; Mellor-Crummey & Scott 1991, algorithm
+/// 9), across processes: ceil(log2 N) rounds; in round r party i writes the flag of party
+/// (i + 2^r) mod N for that round and waits for its own, written by party (i - 2^r) mod N. After
+/// the last round every party has heard, transitively, from all N. There is no shared counter and
+/// no broadcast: each flag has one writer and one reader and sits on its own pair of cache lines,
+/// so a round costs one one-way transfer: the textbook best for small N.
+///
+/// Flags carry sequence numbers (the episode count, wrapping u32) instead of MCS's sense and
+/// parity bits: a flag is written only by its one partner, which can run at most one episode
+/// ahead of its reader (to finish episode e + 1 it needs every party's arrival at e + 1), so
+/// "flag ≥ my episode" (wrapping) is the wait condition and one set of flags suffices. Waiters
+/// spin [`crate::worker::SPIN_BEFORE_YIELD`] times, then `sched_yield` between polls, like
+/// `spin-yield`.
+pub struct DisseminationBarrier<'a> {
+    /// (partner's flag, own flag) per round.
+    rounds: Vec<(&'a AtomicU32, &'a AtomicU32)>,
+    episode: Cell<u32>,
+}
+
+impl<'a> DisseminationBarrier<'a> {
+    pub fn new(ctl: &'a Ctl, id: usize) -> Result<DisseminationBarrier<'a>, String> {
+        let n = ctl.header().parties as usize;
+        if id >= n {
+            return Err(format!("dissemination: party {id} of {n}"));
+        }
+        let rounds = (usize::BITS - (n - 1).leading_zeros()) as usize; // ceil(log2 n), n >= 2
+        if rounds > DISS_ROUNDS {
+            return Err(format!("dissemination: {n} parties need {rounds} rounds, at most {DISS_ROUNDS}"));
+        }
+        let rounds = (0..rounds).map(|r| (ctl.diss_flag((id + (1 << r)) % n, r), ctl.diss_flag(id, r))).collect();
+        Ok(DisseminationBarrier { rounds, episode: Cell::new(0) })
+    }
+}
+
+impl EpisodeBarrier for DisseminationBarrier<'_> {
+    fn wait(&self) {
+        let e = self.episode.get().wrapping_add(1);
+        self.episode.set(e);
+        for (partner, own) in &self.rounds {
+            partner.store(e, Ordering::Release);
+            let mut i = 0u32;
+            // Wrapping "own >= e": the writer is at most one episode ahead.
+            while (own.load(Ordering::Acquire).wrapping_sub(e) as i32) < 0 {
+                if i >= crate::worker::SPIN_BEFORE_YIELD {
+                    sched_yield();
+                } else {
+                    std::hint::spin_loop();
+                    i += 1;
+                }
+            }
         }
     }
 }

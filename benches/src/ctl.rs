@@ -9,9 +9,19 @@
 //! SEM_OFF      sem_t mutex, sem_t turnstile[2], u32 count
 //! SPIN_OFF     u32 count (own cache line), u32 sense at SPIN_OFF + 128
 //! PING_OFF     u64 ping-pong word (own cache lines)
+//! GATE_OFF     u32 gate, u32 done at GATE_OFF + 64 (futex words, see below)
 //! RESULTS_OFF  RepResult[MAX_REPS][MAX_N]
-//! TS_OFF       u64 timestamps[worker][rep][episode][entry, exit]   (latency phase)
+//! DISS_OFF     u32 dissemination flags[party][round], 128 bytes each
+//! TS_OFF       u64 timestamps[worker][rep][episode][entry, exit]   (latency phase, lat_cap episodes)
 //! ```
+//!
+//! **Steps and the gate.** A configuration's workers are started once and then run *steps* when
+//! the harness lets them: step 0 is validation / warm-up, step `1 + r` is repetition `r`. Before
+//! step `s` every worker (process, thread or MPI rank) waits until `gate > s` (a futex wait on the
+//! gate word); after it, it adds one to `done` and wakes the harness when `done` reaches
+//! `parties × (s + 1)`. `gate == GATE_QUIT` tells waiting workers to leave without running more
+//! steps. This is what lets the harness interleave systems (repetition r of every system in turn,
+//! round after round) while every system's workers stay warm and asleep between their turns.
 
 use std::ffi::CString;
 use std::io;
@@ -24,8 +34,19 @@ pub const PTHREAD_OFF: usize = 1024;
 pub const SEM_OFF: usize = 1280;
 pub const SPIN_OFF: usize = 2048;
 pub const PING_OFF: usize = 2560;
+pub const GATE_OFF: usize = 2688;
+pub const DONE_OFF: usize = GATE_OFF + 64;
 pub const RESULTS_OFF: usize = 4096;
-pub const TS_OFF: usize = RESULTS_OFF + MAX_REPS * MAX_N * std::mem::size_of::<RepResult>();
+pub const DISS_OFF: usize = RESULTS_OFF + MAX_REPS * MAX_N * std::mem::size_of::<RepResult>();
+/// Rounds of the dissemination barrier for up to [`MAX_N`] parties (ceil(log2 64)).
+pub const DISS_ROUNDS: usize = 6;
+/// Bytes per dissemination flag: its own pair of cache lines (adjacent-line prefetch).
+pub const DISS_STRIDE: usize = 128;
+pub const TS_OFF: usize = DISS_OFF + MAX_N * DISS_ROUNDS * DISS_STRIDE;
+/// The gate value that tells waiting workers to leave.
+pub const GATE_QUIT: u32 = u32::MAX;
+/// Latency-phase episodes per repetition at most (the timestamp area is sized for this many).
+pub const LAT_CAP: u64 = 5000;
 
 /// Run parameters (written by the harness before any worker starts) and shared control words.
 #[repr(C)]
@@ -35,6 +56,8 @@ pub struct Header {
     pub reps: u32,
     /// Episodes per repetition (upper bound; the time budget may stop a repetition earlier).
     pub episodes: u64,
+    /// Latency-phase episodes per repetition (upper bound; `min(episodes, LAT_CAP)`).
+    pub lat_cap: u64,
     /// Time budget per repetition in ticks: worker 0 stops the repetition once it is exceeded.
     pub budget_ticks: u64,
     /// Busy work between barriers: uniform in `0..=work_max_iters` loop iterations (0 = none).
@@ -60,6 +83,7 @@ pub struct Header {
 }
 
 const _: () = assert!(std::mem::size_of::<Header>() <= PTHREAD_OFF);
+const _: () = assert!(DONE_OFF + 4 <= 3072); // the alting words start at 3072 (alting.rs)
 
 /// What one worker measured in one repetition. A repetition has two phases: the throughput phase
 /// (no per-episode clock reads: `episodes`, `t0`, `t1`, `cpu_ns`) and the latency phase
@@ -125,7 +149,7 @@ fn map(fd: libc::c_int, len: usize) -> io::Result<*mut u8> {
 impl Ctl {
     /// Bytes needed for `p`.
     pub fn size_for(parties: usize, reps: usize, episodes: u64) -> usize {
-        TS_OFF + parties.max(2) * reps * episodes as usize * 16
+        TS_OFF + parties.max(2) * reps * episodes.min(LAT_CAP) as usize * 16
     }
 
     /// Creates (exclusively) and initializes a control file named `name` (in /dev/shm).
@@ -161,6 +185,7 @@ impl Ctl {
             (*h).parties = p.parties as u32;
             (*h).reps = p.reps as u32;
             (*h).episodes = p.episodes;
+            (*h).lat_cap = p.episodes.min(LAT_CAP);
             (*h).budget_ticks = p.budget_ticks;
             (*h).work_max_iters = p.work_max_iters;
             (*h).seed = p.seed;
@@ -243,10 +268,29 @@ impl Ctl {
         unsafe { self.result_ptr(rep, worker).read_volatile() }
     }
 
-    /// The timestamp area of (`worker`, `rep`): `2 * episodes` u64 (entry, exit).
+    /// The gate and done futex words (see the module comment).
+    pub fn gate(&self) -> &AtomicU32 {
+        // SAFETY: 4-byte aligned, within the zero-initialized header area, only accessed atomically.
+        unsafe { &*self.at::<AtomicU32>(GATE_OFF) }
+    }
+
+    pub fn done(&self) -> &AtomicU32 {
+        // SAFETY: as for `gate`.
+        unsafe { &*self.at::<AtomicU32>(DONE_OFF) }
+    }
+
+    /// The dissemination flag of `party` for `round`.
+    pub fn diss_flag(&self, party: usize, round: usize) -> &AtomicU32 {
+        assert!(party < MAX_N && round < DISS_ROUNDS);
+        // SAFETY: the flag area lies within the mapping (len >= TS_OFF), 4-byte aligned,
+        // zero-initialized and only accessed atomically; it lives as long as `self`.
+        unsafe { &*self.ptr.add(DISS_OFF + (party * DISS_ROUNDS + round) * DISS_STRIDE).cast::<AtomicU32>() }
+    }
+
+    /// The timestamp area of (`worker`, `rep`): `2 * lat_cap` u64 (entry, exit).
     pub fn ts(&self, worker: usize, rep: usize) -> *mut u64 {
         let h = self.header();
-        let e = h.episodes as usize;
+        let e = h.lat_cap as usize;
         let off = TS_OFF + ((worker * h.reps as usize + rep) * e) * 16;
         assert!(off + e * 16 <= self.len);
         // SAFETY: in bounds (checked above).
@@ -255,9 +299,9 @@ impl Ctl {
 
     /// Copies the timestamps of (`worker`, `rep`) for `n` episodes.
     pub fn read_ts(&self, worker: usize, rep: usize, n: usize) -> Vec<u64> {
-        let n = n.min(self.header().episodes as usize);
+        let n = n.min(self.header().lat_cap as usize);
         let p = self.ts(worker, rep);
-        // SAFETY: `2 * n <= 2 * episodes` u64 inside the area returned by `ts`.
+        // SAFETY: `2 * n <= 2 * lat_cap` u64 inside the area returned by `ts`.
         unsafe { std::slice::from_raw_parts(p, 2 * n) }.to_vec()
     }
 }

@@ -1,8 +1,9 @@
-//! The C helpers (OpenMP, Open MPI): detected and compiled at run time, skipped with a note when
-//! the toolchain is missing. Sources are embedded in this binary (from `benches/c/`) and written
+//! The C helpers (OpenMP with GCC's libgomp and with LLVM's libomp, Open MPI): detected and
+//! compiled at run time, skipped with a note when the toolchain is missing (`gcc`, `clang` with
+//! Debian's `libomp-dev`, `mpicc` + `mpirun`). Sources are embedded in this binary (from `benches/c/`) and written
 //! next to the helper binaries in `OUT/bin/`, so the harness works from any directory.
 
-use crate::ctl::{Ctl, MAX_N, RESULTS_OFF, TS_OFF};
+use crate::ctl::{Ctl, DONE_OFF, GATE_OFF, MAX_N, RESULTS_OFF, TS_OFF};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -12,7 +13,10 @@ const MPI_C: &str = include_str!("../c/mpi_barrier.c");
 
 /// What the harness found: a helper binary ready to run, or why not.
 pub struct Helpers {
-    pub omp: Result<PathBuf, String>,
+    /// `omp_barrier.c` built with `gcc -fopenmp` (libgomp).
+    pub gomp: Result<PathBuf, String>,
+    /// The same source built with `clang -fopenmp` (libomp).
+    pub libomp: Result<PathBuf, String>,
     pub mpi: Result<Mpi, String>,
 }
 
@@ -66,9 +70,15 @@ fn build(dir: &Path, name: &str, src: &str, cc: &str, flags: &[&str]) -> Result<
 
 impl Helpers {
     /// Detects and builds the helpers that are wanted.
-    pub fn prepare(dir: &Path, want_omp: bool, want_mpi: bool) -> Helpers {
-        let omp = if want_omp {
-            build(dir, "omp_barrier", OMP_C, "gcc", &["-fopenmp", "-O2"])
+    pub fn prepare(dir: &Path, want_gomp: bool, want_libomp: bool, want_mpi: bool) -> Helpers {
+        let gomp = if want_gomp {
+            build(dir, "omp_barrier", OMP_C, "gcc", &["-fopenmp", "-O2", "-ldl"])
+        } else {
+            Err("not selected".into())
+        };
+        let libomp = if want_libomp {
+            build(dir, "libomp_barrier", OMP_C, "clang", &["-fopenmp", "-O2", "-DEXPECT_LIBOMP", "-ldl"])
+                .map_err(|e| format!("{e} (Debian: apt-get install clang libomp-dev)"))
         } else {
             Err("not selected".into())
         };
@@ -86,7 +96,7 @@ impl Helpers {
         } else {
             Err("not selected".into())
         };
-        Helpers { omp, mpi }
+        Helpers { gomp, libomp, mpi }
     }
 }
 
@@ -104,6 +114,9 @@ fn helper_args(ctl: &Ctl) -> Vec<String> {
         RESULTS_OFF.to_string(),
         TS_OFF.to_string(),
         MAX_N.to_string(),
+        h.lat_cap.to_string(),
+        GATE_OFF.to_string(),
+        DONE_OFF.to_string(),
     ]
     .into()
 }

@@ -1,4 +1,7 @@
-//! The harness side: one configuration at a time, in fresh worker processes, under a watchdog.
+//! The harness side: a configuration group (one scenario, one N, every system) at a time. Every
+//! system's workers are started fresh and wait at their gate; the harness then runs validation and
+//! the repetitions step by step, interleaving the systems round after round, each step under a
+//! watchdog, with `--hogs` busy processes beside when asked.
 
 use crate::alting::{self, AltRegion, GoldConfig, Goldsmith, Snapshot};
 use crate::baselines;
@@ -6,8 +9,10 @@ use crate::cli::Options;
 use crate::clock::Calibration;
 use crate::ctl::{Ctl, Params};
 use crate::external::{self, Helpers};
+use crate::gate;
+use crate::hogs::Hogs;
 use crate::muster_sys::{self, RegionGuard};
-use crate::stats::{self, Outcome, RoundTrip};
+use crate::stats::{self, Outcome, RoundTrip, Sample, Stats};
 use crate::systems::{Kind, Scenario, System};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -35,21 +40,36 @@ pub struct Runner<'a> {
     seq: u32,
 }
 
-/// Cleans up whatever a configuration set up, also on early returns.
+/// What a configuration set up beside its workers, undone when it is dropped.
 enum Setup {
     Pthread,
     Sem,
     Socket(String),
 }
 
-struct SetupGuard<'c>(&'c Ctl, Vec<Setup>);
+/// One configuration's running workers and shared state. Dropping it kills whatever workers are
+/// still running, undoes the setups, then unlinks the region (`keep`) and the control file.
+pub struct Launched {
+    n: usize,
+    /// Whether this is a baseline (else Muster itself, which is never dropped as collapsed).
+    baseline: bool,
+    ctl: Ctl,
+    setups: Vec<Setup>,
+    /// A region guard (or other state) that must outlive the workers.
+    keep: Option<Box<dyn std::any::Any>>,
+    children: Vec<(String, Child)>,
+}
 
-impl Drop for SetupGuard<'_> {
+impl Drop for Launched {
     fn drop(&mut self) {
-        for s in &self.1 {
+        if !self.children.is_empty() {
+            gate::quit(&self.ctl);
+            let _ = wait_all(std::mem::take(&mut self.children), Instant::now());
+        }
+        for s in &self.setups {
             match s {
-                Setup::Pthread => baselines::destroy_pthread(self.0),
-                Setup::Sem => baselines::destroy_sem(self.0),
+                Setup::Pthread => baselines::destroy_pthread(&self.ctl),
+                Setup::Sem => baselines::destroy_sem(&self.ctl),
                 Setup::Socket(p) => {
                     let _ = std::fs::remove_file(p);
                 }
@@ -150,16 +170,25 @@ impl<'a> Runner<'a> {
         (ms as f64 * 1e6 * self.cal.ticks_per_ns) as u64
     }
 
-    /// Runs one configuration.
-    pub fn run(&mut self, sys: System, scenario: Scenario, n: usize) -> Outcome {
-        match sys.kind() {
-            Kind::Omp if self.helpers.omp.is_err() => {
-                return Outcome::Skipped(format!("OpenMP unavailable: {}", self.helpers.omp.as_ref().err().unwrap()));
-            }
-            Kind::Mpi if self.helpers.mpi.is_err() => {
-                return Outcome::Skipped(format!("MPI unavailable: {}", self.helpers.mpi.as_ref().err().unwrap()));
-            }
-            _ => {}
+    /// The watchdog of one step of a configuration of `n` parties: its time budget four times over
+    /// plus time to start (step 0 also waits for the workers to come up) or to wake, generous for
+    /// a loaded machine (MPI fixes its episode count from a probe in step 0 and can overshoot).
+    fn step_deadline(&self, step: u32, n: usize) -> Instant {
+        let start = if step == 0 { 15 + n as u64 / 2 } else { 10 + n as u64 / 2 };
+        Instant::now() + Duration::from_millis(self.opts.budget_ms * 4) + Duration::from_secs(start)
+    }
+
+    /// Starts the workers of one configuration; they wait at the gate (step 0) until told.
+    fn launch(&mut self, sys: System, scenario: Scenario, n: usize) -> Result<Launched, Outcome> {
+        let unavailable = |what: &str, e: &String| Outcome::Skipped(format!("{what} unavailable: {e}"));
+        let omp_bin = match (sys, &self.helpers.gomp, &self.helpers.libomp) {
+            (System::Omp, Err(e), _) => return Err(unavailable("libgomp (gcc -fopenmp)", e)),
+            (System::LibOmp, _, Err(e)) => return Err(unavailable("libomp (clang -fopenmp)", e)),
+            (System::Omp, Ok(b), _) | (System::LibOmp, _, Ok(b)) => Some(b.clone()),
+            _ => None,
+        };
+        if let (Kind::Mpi, Err(e)) = (sys.kind(), &self.helpers.mpi) {
+            return Err(unavailable("MPI", e));
         }
         let (name, region_name) = self.next_names();
         let shared_name = match sys {
@@ -176,71 +205,214 @@ impl<'a> Runner<'a> {
             seed: o.seed,
             name: shared_name.clone(),
         };
-        let ctl = match Ctl::create(&name, &params) {
-            Ok(c) => c,
-            Err(e) => return Outcome::Failed(format!("control file: {e}")),
-        };
-        match self.launch(sys, n, &ctl, &name, shared_name) {
-            Ok(()) => match stats::collect(&ctl, n, &self.cal) {
-                Ok(s) => Outcome::Measured(s),
-                Err(e) => Outcome::Failed(e),
-            },
-            Err(e) => Outcome::Failed(e),
+        let ctl = Ctl::create(&name, &params).map_err(|e| Outcome::Failed(format!("control file: {e}")))?;
+        let baseline = !matches!(sys, System::Muster | System::MusterHeap);
+        let mut l = Launched { n, baseline, ctl, setups: vec![], keep: None, children: vec![] };
+        let ids = |i: usize| vec!["--id".to_string(), i.to_string()];
+        let r = (|| -> Result<(), String> {
+            match sys.kind() {
+                Kind::Processes => {
+                    match sys {
+                        System::Muster => l.keep = Some(Box::new(RegionGuard::create(&shared_name, n as u32)?)),
+                        System::Pthread => {
+                            baselines::init_pthread(&l.ctl, n as u32).map_err(|e| e.to_string())?;
+                            l.setups.push(Setup::Pthread);
+                        }
+                        System::Sem => {
+                            baselines::init_sem(&l.ctl).map_err(|e| e.to_string())?;
+                            l.setups.push(Setup::Sem);
+                        }
+                        System::Broker => {
+                            l.setups.push(Setup::Socket(shared_name.clone()));
+                            self.spawn(
+                                &mut self.worker("broker-coord", &name, &[]),
+                                "coordinator".into(),
+                                &mut l.children,
+                            )?;
+                        }
+                        _ => {}
+                    }
+                    for i in 0..n {
+                        self.spawn(
+                            &mut self.worker(sys.name(), &name, &ids(i)),
+                            format!("worker {i}"),
+                            &mut l.children,
+                        )?;
+                    }
+                }
+                Kind::Threads => {
+                    let t = ["--threads".to_string(), n.to_string()];
+                    self.spawn(&mut self.worker(sys.name(), &name, &t), "worker".into(), &mut l.children)?;
+                }
+                Kind::Omp => {
+                    let bin = omp_bin.as_ref().ok_or("no OpenMP helper")?;
+                    let mut c = external::omp_command(bin, &l.ctl);
+                    c.stdin(Stdio::null()).stdout(Stdio::null());
+                    self.spawn(&mut c, "omp helper".into(), &mut l.children)?;
+                }
+                Kind::Mpi => {
+                    let mpi = self.helpers.mpi.as_ref().map_err(Clone::clone)?;
+                    let mut c = external::mpi_command(mpi, &l.ctl);
+                    c.stdin(Stdio::null()).stdout(Stdio::null());
+                    self.spawn(&mut c, "mpirun".into(), &mut l.children)?;
+                }
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => Ok(l),
+            Err(e) => Err(Outcome::Failed(e)), // `l` drops: children killed, setups undone
         }
     }
 
-    fn launch(&self, sys: System, n: usize, ctl: &Ctl, name: &str, shared: String) -> Result<(), String> {
-        let mut guard = SetupGuard(ctl, vec![]);
-        let mut region = None;
-        let mut children = vec![];
-        let ids = |i: usize| vec!["--id".to_string(), i.to_string()];
-        match sys.kind() {
-            Kind::Processes => {
-                match sys {
-                    System::Muster => region = Some(RegionGuard::create(&shared, n as u32)?),
-                    System::Pthread => {
-                        baselines::init_pthread(ctl, n as u32).map_err(|e| e.to_string())?;
-                        guard.1.push(Setup::Pthread);
+    /// Runs step `step` of a launched configuration under its watchdog.
+    fn step(&self, l: &mut Launched, step: u32) -> Result<(), String> {
+        let deadline = self.step_deadline(step, l.n);
+        gate::open(&l.ctl, step);
+        loop {
+            if gate::finished(&l.ctl, step) {
+                return Ok(());
+            }
+            for (what, c) in &mut l.children {
+                match c.try_wait() {
+                    // After its last step a worker exits, maybe before the others are done.
+                    Ok(Some(_)) if gate::finished(&l.ctl, step) => return Ok(()),
+                    Ok(Some(st)) if st.success() && step as usize == self.opts.reps => {}
+                    Ok(Some(st)) => {
+                        return Err(format!(
+                            "{what} exited with {st} in step {step} (done {} of {}; see its stderr)",
+                            l.ctl.done().load(std::sync::atomic::Ordering::Acquire),
+                            l.ctl.header().parties * (step + 1)
+                        ))
                     }
-                    System::Sem => {
-                        baselines::init_sem(ctl).map_err(|e| e.to_string())?;
-                        guard.1.push(Setup::Sem);
-                    }
-                    System::Broker => {
-                        guard.1.push(Setup::Socket(shared));
-                        self.spawn(&mut self.worker("broker-coord", name, &[]), "coordinator".into(), &mut children)?;
-                    }
-                    _ => {}
-                }
-                for i in 0..n {
-                    self.spawn(&mut self.worker(sys.name(), name, &ids(i)), format!("worker {i}"), &mut children)?;
+                    Ok(None) => {}
+                    Err(e) => return Err(format!("wait for {what}: {e}")),
                 }
             }
-            Kind::Threads => {
-                let t = ["--threads".to_string(), n.to_string()];
-                self.spawn(&mut self.worker(sys.name(), name, &t), "worker".into(), &mut children)?;
+            if Instant::now() >= deadline {
+                return Err(if step == 0 {
+                    "timed out (watchdog) in start-up / validation".into()
+                } else {
+                    format!("timed out (watchdog) in repetition {}", step - 1)
+                });
             }
-            Kind::Omp => {
-                let bin = self.helpers.omp.as_ref().map_err(Clone::clone)?;
-                let mut c = external::omp_command(bin, ctl);
-                c.stdin(Stdio::null()).stdout(Stdio::null());
-                self.spawn(&mut c, "omp helper".into(), &mut children)?;
-            }
-            Kind::Mpi => {
-                let mpi = self.helpers.mpi.as_ref().map_err(Clone::clone)?;
-                let mut c = external::mpi_command(mpi, ctl);
-                c.stdin(Stdio::null()).stdout(Stdio::null());
-                self.spawn(&mut c, "mpirun".into(), &mut children)?;
+            gate::wait_finished(&l.ctl, step, Duration::from_millis(20));
+        }
+    }
+
+    /// Tells a configuration's workers to leave and waits for them (then its state is cleaned up).
+    fn finish(&self, mut l: Launched) -> Result<f64, String> {
+        gate::quit(&l.ctl);
+        let children = std::mem::take(&mut l.children);
+        wait_all(children, Instant::now() + Duration::from_secs(10 + l.n as u64 / 2))?;
+        Ok(stats::extra_cpu_per_round(&l.ctl))
+    }
+
+    /// Measures `entries` (already launched, or why not) interleaved: step 0 (validation) of each,
+    /// then repetition r of each in turn, for r = 0, 1, ...; the order rotates by one every round
+    /// so no system always runs right after the same other. A baseline whose first repetition took
+    /// more than [`stats::COLLAPSE_NS`] per episode (it collapsed) is not repeated.
+    pub fn interleave(&mut self, entries: Vec<Result<Launched, Outcome>>) -> Vec<Outcome> {
+        struct Entry {
+            l: Option<Launched>,
+            /// A baseline (may be dropped as collapsed), not Muster itself.
+            baseline: bool,
+            samples: Vec<(usize, Sample)>,
+            error: Option<Outcome>,
+        }
+        let mut es: Vec<Entry> = entries
+            .into_iter()
+            .map(|r| match r {
+                Ok(l) => Entry { baseline: l.baseline, l: Some(l), samples: vec![], error: None },
+                Err(o) => Entry { baseline: true, l: None, samples: vec![], error: Some(o) },
+            })
+            .collect();
+        let fail = |e: &mut Entry, why: String| {
+            e.error = Some(Outcome::Failed(why));
+            e.l = None; // drop: kills what is left
+        };
+        for e in &mut es {
+            let Some(l) = e.l.as_mut() else { continue };
+            let r = self.step(l, 0).and_then(|()| stats::check_validation(&l.ctl));
+            if let Err(why) = r {
+                fail(e, why);
             }
         }
-        let o = self.opts;
-        let deadline = Instant::now()
-            + Duration::from_millis(o.budget_ms * o.reps as u64 * 3)
-            + Duration::from_secs(5 + n as u64 / 2);
-        let r = wait_all(children, deadline);
-        drop(region);
+        let k = es.len();
+        for rep in 0..self.opts.reps {
+            for j in 0..k {
+                let e = &mut es[(j + rep) % k];
+                let Some(l) = e.l.as_mut() else { continue };
+                let r = self.step(l, 1 + rep as u32);
+                if let Err(why) = r {
+                    fail(e, why);
+                    continue;
+                }
+                match stats::collect_rep(&l.ctl, rep, l.n, &self.cal, 0.0) {
+                    Ok(s) => {
+                        let collapsed = rep == 0 && e.baseline && s.ns_per_episode > stats::COLLAPSE_NS;
+                        e.samples.push((rep, s));
+                        if collapsed {
+                            let l = e.l.take().expect("checked above");
+                            if let Err(why) = self.finish_into(l, e.samples.as_mut_slice()) {
+                                e.error = Some(Outcome::Failed(why));
+                            }
+                        }
+                    }
+                    Err(why) => fail(e, why),
+                }
+            }
+        }
+        es.into_iter()
+            .map(|mut e| {
+                if let Some(l) = e.l.take() {
+                    if let Err(why) = self.finish_into(l, e.samples.as_mut_slice()) {
+                        return Outcome::Failed(why);
+                    }
+                }
+                if let Some(o) = e.error {
+                    return o;
+                }
+                let samples: Vec<Sample> = e.samples.into_iter().map(|(_, s)| s).collect();
+                Outcome::Measured(Box::new(Stats::from_samples(&samples, self.opts.episodes, self.opts.reps)))
+            })
+            .collect()
+    }
+
+    /// [`Runner::finish`], then adds a coordinator's CPU per round (broker) to every sample.
+    fn finish_into(&self, l: Launched, samples: &mut [(usize, Sample)]) -> Result<(), String> {
+        let extra = self.finish(l)?;
+        for (_, s) in samples {
+            s.cpu_us_per_episode += extra / 1000.0;
+        }
+        Ok(())
+    }
+
+    /// Measures every system in `systems` at (`scenario`, `n`) interleaved, with `hogs` busy
+    /// processes running beside for the whole configuration. `skip`: systems not to run, and why.
+    pub fn run_group(
+        &mut self,
+        systems: &[System],
+        scenario: Scenario,
+        n: usize,
+        hogs: usize,
+        skip: &dyn Fn(System) -> Option<String>,
+    ) -> Vec<Outcome> {
+        let guard = match Hogs::start(hogs) {
+            Ok(g) => g,
+            Err(e) => return systems.iter().map(|_| Outcome::Failed(format!("hogs: {e}"))).collect(),
+        };
+        let entries: Vec<Result<Launched, Outcome>> = systems
+            .iter()
+            .map(|&sys| match skip(sys) {
+                Some(why) => Err(Outcome::Skipped(why)),
+                None => self.launch(sys, scenario, n),
+            })
+            .collect();
+        let out = self.interleave(entries);
+        debug_assert_eq!(guard.count(), hogs);
         drop(guard);
-        r
+        out
     }
 
     /// The reference: cache-line round trip between two processes on one shared word.
@@ -288,30 +460,24 @@ impl<'a> Runner<'a> {
             Ok(c) => c,
             Err(e) => return Outcome::Failed(format!("control file: {e}")),
         };
-        let r = (|| {
-            let region = AltRegion::create(&ctl.stored_name(), &[alting::SYNC_BARRIER], n as u32)?;
-            let mut children = vec![];
+        let mut l = Launched { n, baseline: false, ctl, setups: vec![], keep: None, children: vec![] };
+        let r = (|| -> Result<(), String> {
+            l.keep = Some(Box::new(AltRegion::create(&l.ctl.stored_name(), &[alting::SYNC_BARRIER], n as u32)?));
             for i in 0..n {
                 let mut c = self.worker("alting-sync", &name, &["--id".into(), i.to_string()]);
-                self.spawn(&mut c, format!("alting worker {i}"), &mut children)?;
+                self.spawn(&mut c, format!("alting worker {i}"), &mut l.children)?;
             }
-            let o = self.opts;
-            let deadline = Instant::now()
-                + Duration::from_millis(o.budget_ms * o.reps as u64 * 3)
-                + Duration::from_secs(5 + n as u64 / 2);
-            let r = wait_all(children, deadline);
-            drop(region);
-            r
+            Ok(())
         })();
-        match r.and_then(|()| stats::collect(&ctl, n, &self.cal)) {
-            Ok(s) => Outcome::Measured(s),
-            Err(e) => Outcome::Failed(e),
-        }
+        let entry = r.map(|()| l).map_err(Outcome::Failed);
+        self.interleave(vec![entry]).pop().unwrap_or_else(|| Outcome::Failed("no outcome".into()))
     }
 
     /// Goldsmith's challenge: P, Q, R in three processes; `reps` windows of `window_ms` each after
     /// a warm-up, snapshotted by this (sleeping) process.
-    pub fn goldsmith(&mut self, cfg: GoldConfig, window_ms: u64) -> Result<Goldsmith, String> {
+    /// `hogs` busy processes run beside for the whole configuration.
+    pub fn goldsmith(&mut self, cfg: GoldConfig, window_ms: u64, hogs: usize) -> Result<Goldsmith, String> {
+        let _hogs = Hogs::start(hogs)?;
         let (name, region_name) = self.next_names();
         let o = self.opts;
         let params = Params {

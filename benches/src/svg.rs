@@ -1,13 +1,16 @@
-//! The plot: ns/episode vs N for every system, one panel per scenario, log-log, hand-written SVG
-//! (generic font family only, so no font is needed to produce it).
+//! The plot: ns/episode vs N for every system, one panel per (load condition, scenario), log-log,
+//! median with a min–max bar over the repetitions; hand-written SVG (generic font family only, so
+//! no font is needed to produce it; a plotting crate would add a font dependency for one chart).
 
 use crate::alting::GoldConfig;
-use crate::report::{fmt_int, fmt_ns, Report};
+use crate::report::{condition_name, fmt_int, fmt_ns, Report};
 use crate::systems::System;
 use std::fmt::Write as _;
 
-const COLORS: [&str; 10] =
-    ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const COLORS: [&str; 12] = [
+    "#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#000080", "#808000",
+];
 
 /// The alting sync series.
 const ALTING_COLOR: &str = "#000000";
@@ -32,18 +35,11 @@ fn decade_label(d: i32) -> String {
 
 /// Renders the report's results as an SVG document.
 pub fn render(r: &Report) -> String {
-    let scenarios: Vec<_> = {
-        let mut v = vec![];
-        if r.results.is_empty() && r.alting.is_some() {
-            v.push(crate::systems::Scenario::Plain);
-        }
-        for row in &r.results {
-            if !v.contains(&row.scenario) {
-                v.push(row.scenario);
-            }
-        }
-        v
-    };
+    let mut scenarios = r.panels();
+    if scenarios.is_empty() && r.alting.is_some() {
+        scenarios.push((0, crate::systems::Scenario::Plain));
+    }
+    let quiet_plain = |p: &(usize, crate::systems::Scenario)| p.0 == 0 && p.1 == crate::systems::Scenario::Plain;
     // Alting sync cost, drawn in the plain panel (its N are among the sweep's, or added).
     let alting_pts: Vec<(usize, f64, bool)> = r
         .alting
@@ -61,7 +57,8 @@ pub fn render(r: &Report) -> String {
     let vals: Vec<f64> = r
         .results
         .iter()
-        .filter_map(|row| row.outcome.stats().map(|s| s.ns_per_episode))
+        .filter_map(|row| row.outcome.stats().map(|s| [s.min_ns, s.max_ns]))
+        .flatten()
         .chain(alting_pts.iter().map(|p| p.1))
         .chain(r.round_trip.iter().filter_map(|rt| rt.as_ref().ok().map(|x| x.median_ns)))
         .filter(|v| v.is_finite() && *v > 0.0)
@@ -96,19 +93,24 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<text x="{LEFT}" y="42" fill="#555">{} CPUs, {}, {}; hollow marker = time budget allowed fewer than 100 episodes per repetition</text>"##,
+        r##"<text x="{LEFT}" y="42" fill="#555">{} CPUs, {}, {}; bar = min–max over repetitions; hollow marker = fewer than 100 episodes per repetition</text>"##,
         r.machine.cpus,
         esc(&r.machine.cpu_model),
         esc(&r.date)
     );
-    for (pi, sc) in scenarios.iter().enumerate() {
+    for (pi, panel) in scenarios.iter().enumerate() {
+        let (hogs, sc) = (panel.0, &panel.1);
         let ox = LEFT + pi as f64 * (PW + GAP);
         let _ = writeln!(s, r#"<g transform="translate({ox:.1},{TOP})">"#);
         let _ = writeln!(s, r##"<rect width="{PW}" height="{PH}" fill="none" stroke="#333"/>"##);
-        let title = match sc.name() {
-            "plain" => "plain: back-to-back barriers",
-            _ => "phased: random 0-20 µs work per episode",
-        };
+        let title = format!(
+            "{}, {}",
+            condition_name(hogs),
+            match sc.name() {
+                "plain" => "plain: back-to-back barriers",
+                _ => "phased: 0-20 µs work per episode",
+            }
+        );
         let _ =
             writeln!(s, r#"<text x="{:.1}" y="-8" text-anchor="middle" font-weight="bold">{title}</text>"#, PW / 2.0);
         let mut d = d0;
@@ -126,7 +128,7 @@ pub fn render(r: &Report) -> String {
         }
         let _ =
             writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">N (parties)</text>"#, PW / 2.0, PH + 36.0);
-        if sc.name() == "plain" {
+        if quiet_plain(panel) {
             if let Some(Ok(rt)) = &r.round_trip {
                 let y = ypos(rt.median_ns);
                 let _ = writeln!(
@@ -142,14 +144,23 @@ pub fn render(r: &Report) -> String {
             let pts: Vec<(f64, f64, bool)> = ns
                 .iter()
                 .filter_map(|&n| {
-                    r.results
-                        .iter()
-                        .find(|row| row.scenario == *sc && row.n == n && row.system == *sys)
-                        .and_then(|row| row.outcome.stats())
+                    r.find(hogs, *sc, n, *sys)
                         .filter(|st| st.ns_per_episode > 0.0 && st.ns_per_episode.is_finite())
                         .map(|st| (xpos(n), ypos(st.ns_per_episode), st.few_samples()))
                 })
                 .collect();
+            // The spread over repetitions: a min–max bar.
+            for &n in &ns {
+                if let Some(st) = r.find(hogs, *sc, n, *sys).filter(|st| st.min_ns > 0.0 && st.max_ns.is_finite()) {
+                    let _ = writeln!(
+                        s,
+                        r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="1" opacity="0.6"/>"#,
+                        ypos(st.min_ns),
+                        ypos(st.max_ns),
+                        x = xpos(n)
+                    );
+                }
+            }
             let w = if *sys == System::Muster { 3.0 } else { 1.5 };
             if pts.len() > 1 {
                 let p: Vec<String> = pts.iter().map(|(x, y, _)| format!("{x:.1},{y:.1}")).collect();
@@ -167,7 +178,7 @@ pub fn render(r: &Report) -> String {
                 );
             }
         }
-        if sc.name() == "plain" && !alting_pts.is_empty() {
+        if quiet_plain(panel) && !alting_pts.is_empty() {
             let pts: Vec<(f64, f64, bool)> = alting_pts.iter().map(|&(n, v, c)| (xpos(n), ypos(v), c)).collect();
             if pts.len() > 1 {
                 let p: Vec<String> = pts.iter().map(|(x, y, _)| format!("{x:.1},{y:.1}")).collect();
@@ -208,7 +219,7 @@ pub fn render(r: &Report) -> String {
         let y = TOP + 10.0 + systems.len() as f64 * 22.0;
         let _ = writeln!(
             s,
-            r#"<line x1="{lx:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{ALTING_COLOR}" stroke-width="2.5" stroke-dasharray="7,3"/><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{ALTING_COLOR}"/><text x="{:.1}" y="{:.1}">Muster alting sync (processes; plain panel)</text>"#,
+            r#"<line x1="{lx:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{ALTING_COLOR}" stroke-width="2.5" stroke-dasharray="7,3"/><rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{ALTING_COLOR}"/><text x="{:.1}" y="{:.1}">Muster alting sync (processes; quiet plain panel)</text>"#,
             lx + 24.0,
             lx + 8.0,
             y - 4.0,
@@ -220,20 +231,20 @@ pub fn render(r: &Report) -> String {
         .alting
         .iter()
         .flat_map(|a| &a.goldsmith)
-        .filter_map(|(cfg, g)| {
+        .filter_map(|(hogs, cfg, g)| {
             g.as_ref().ok().map(|g| {
                 let what = match cfg {
                     GoldConfig::Free => "not pinned",
                     GoldConfig::Pinned => "all on one CPU",
                 };
-                format!("{} events/s {what} (JCSP {})", fmt_int(g.events_per_s), fmt_int(cfg.jcsp()))
+                format!("{} {what} {}", condition_name(*hogs), fmt_int(g.events_per_s))
             })
         })
         .collect();
     if !gold.is_empty() {
         let _ = writeln!(
             s,
-            r##"<text x="{LEFT}" y="58" fill="#333">Goldsmith, alting barriers, 3 processes: {}</text>"##,
+            r##"<text x="{LEFT}" y="58" fill="#333">Goldsmith events/s (alting barriers, 3 processes): {}</text>"##,
             esc(&gold.join("; "))
         );
     }

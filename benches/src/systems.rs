@@ -19,8 +19,12 @@ pub enum System {
     Spin,
     /// The same spin barrier, but `sched_yield` after a few spins.
     SpinYield,
-    /// OpenMP's `#pragma omp barrier` (libgomp), threads; C helper.
+    /// The dissemination barrier (log2 N rounds of one-way flag writes), spin then `sched_yield`.
+    Dissemination,
+    /// OpenMP's `#pragma omp barrier`, GCC's libgomp (`gcc -fopenmp`), threads; C helper.
     Omp,
+    /// The same helper built with `clang -fopenmp`: LLVM's libomp, threads.
+    LibOmp,
     /// Open MPI's `MPI_Barrier`, processes under `mpirun`; C helper.
     Mpi,
 }
@@ -32,14 +36,14 @@ pub enum Kind {
     Processes,
     /// One copy of this binary running N threads (`--worker SYSTEM --threads N`).
     Threads,
-    /// The OpenMP helper binary.
+    /// An OpenMP helper binary (libgomp or libomp).
     Omp,
     /// The MPI helper binary under `mpirun`.
     Mpi,
 }
 
 impl System {
-    pub const ALL: [System; 10] = [
+    pub const ALL: [System; 12] = [
         System::Muster,
         System::MusterHeap,
         System::Pthread,
@@ -48,7 +52,9 @@ impl System {
         System::Std,
         System::Spin,
         System::SpinYield,
+        System::Dissemination,
         System::Omp,
+        System::LibOmp,
         System::Mpi,
     ];
 
@@ -62,7 +68,9 @@ impl System {
             System::Std => "std",
             System::Spin => "spin",
             System::SpinYield => "spin-yield",
-            System::Omp => "omp",
+            System::Dissemination => "dissemination",
+            System::Omp => "libgomp",
+            System::LibOmp => "libomp",
             System::Mpi => "mpi",
         }
     }
@@ -78,19 +86,32 @@ impl System {
             System::Std => "std::sync::Barrier (threads)",
             System::Spin => "naive spin, sense-reversing (processes)",
             System::SpinYield => "spin then sched_yield (processes)",
-            System::Omp => "OpenMP barrier, libgomp (threads)",
+            System::Dissemination => "dissemination, spin then yield (processes)",
+            System::Omp => "OpenMP barrier, GCC libgomp (threads)",
+            System::LibOmp => "OpenMP barrier, LLVM libomp (threads)",
             System::Mpi => "Open MPI MPI_Barrier (processes)",
         }
     }
 
+    /// By name; `omp` is accepted for `libgomp` (its name before libomp joined).
     pub fn parse(s: &str) -> Option<System> {
+        let s = if s == "omp" { "libgomp" } else { s };
         System::ALL.into_iter().find(|sys| sys.name() == s)
+    }
+
+    /// Whether its waiters spin (then maybe yield) rather than sleep in the kernel: the baselines
+    /// the N = 2 target compares with.
+    pub fn spins(self) -> bool {
+        matches!(
+            self,
+            System::Spin | System::SpinYield | System::Dissemination | System::Omp | System::LibOmp | System::Mpi
+        )
     }
 
     pub fn kind(self) -> Kind {
         match self {
             System::MusterHeap | System::Std => Kind::Threads,
-            System::Omp => Kind::Omp,
+            System::Omp | System::LibOmp => Kind::Omp,
             System::Mpi => Kind::Mpi,
             _ => Kind::Processes,
         }
@@ -98,7 +119,7 @@ impl System {
 }
 
 /// The workload between barriers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scenario {
     /// Back-to-back barriers: the barrier's own cost.
     Plain,

@@ -7,11 +7,17 @@
 //! episode `e` (which orders worker 0's store before its own load), stops after it.
 
 use crate::alting;
-use crate::baselines::{broker_coordinator, BrokerClient, PthreadBarrier, SemBarrier, SpinBarrier};
+use crate::baselines::{
+    broker_coordinator, BrokerClient, DisseminationBarrier, PthreadBarrier, SemBarrier, SpinBarrier,
+};
 use crate::clock::{busy, cpu_ns, ticks, Rng};
 use crate::ctl::{Ctl, RepResult, PING_OFF};
+use crate::gate;
 use crate::muster_sys;
 use crate::systems::System;
+
+/// Spins before a `sched_yield` in the spin-then-yield baselines (spin-yield, dissemination).
+pub const SPIN_BEFORE_YIELD: u32 = 64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One barrier episode.
@@ -87,15 +93,16 @@ fn validate(ctl: &Ctl, id: usize, b: &impl EpisodeBarrier, budget: u64) {
     }
 }
 
-/// Runs every repetition of the episode loop as party `id`, recording into the control file.
+/// Runs every step of the episode loop as party `id`, recording into the control file: step 0 is
+/// validation, step `1 + rep` repetition `rep`, each when the harness opens the gate (`gate.rs`).
 /// `thread_cpu`: measure this thread's CPU time rather than the process's.
 ///
-/// Each repetition has two phases of up to `episodes` episodes and half the time budget each:
-/// phase 0 (throughput) reads no clock per episode and yields ns/episode and CPU/episode; phase 1
-/// (latency) timestamps every episode's entry and exit.
+/// Each repetition has two phases of half the time budget each: phase 0 (throughput, up to
+/// `episodes` episodes) reads no clock per episode and yields ns/episode and CPU/episode; phase 1
+/// (latency, up to `lat_cap` episodes) timestamps every episode's entry and exit.
 pub fn run_episodes(ctl: &Ctl, id: usize, b: &impl EpisodeBarrier, thread_cpu: bool) {
     let h = ctl.header();
-    let (reps, episodes, budget) = (h.reps as usize, h.episodes, h.budget_ticks / 2);
+    let (reps, episodes, lat_cap, budget) = (h.reps as usize, h.episodes, h.lat_cap, h.budget_ticks / 2);
     let mut rng = Rng::for_worker(h.seed, id);
     let mut work = || {
         if h.work_max_iters > 0 {
@@ -105,13 +112,21 @@ pub fn run_episodes(ctl: &Ctl, id: usize, b: &impl EpisodeBarrier, thread_cpu: b
     // Touch our timestamp pages now, not inside the timed loop.
     for rep in 0..reps {
         let p = ctl.ts(id, rep);
-        for i in 0..2 * episodes as usize {
-            // SAFETY: `ts` returns an area of `2 * episodes` u64 owned by this worker.
+        for i in 0..2 * lat_cap as usize {
+            // SAFETY: `ts` returns an area of `2 * lat_cap` u64 owned by this worker.
             unsafe { p.add(i).write_volatile(0) };
         }
     }
+    if !gate::enter(ctl, 0) {
+        return;
+    }
     validate(ctl, id, b, budget);
+    gate::leave(ctl, 0);
     for rep in 0..reps {
+        let step = 1 + rep as u32;
+        if !gate::enter(ctl, step) {
+            return;
+        }
         // Phase 0: throughput.
         let stop = &h.stop[2 * rep];
         let mut check = BudgetCheck::new();
@@ -139,7 +154,7 @@ pub fn run_episodes(ctl: &Ctl, id: usize, b: &impl EpisodeBarrier, thread_cpu: b
         b.wait();
         let l0 = ticks();
         let mut lat_done = 0;
-        for e in 0..episodes {
+        for e in 0..lat_cap {
             work();
             let entry = ticks();
             if id == 0 && check.exceeded(e, l0, budget) && stop.load(Ordering::Relaxed) == u64::MAX {
@@ -147,7 +162,7 @@ pub fn run_episodes(ctl: &Ctl, id: usize, b: &impl EpisodeBarrier, thread_cpu: b
             }
             b.wait();
             let exit = ticks();
-            // SAFETY: `e < episodes`, so both slots lie in this worker's area.
+            // SAFETY: `e < lat_cap`, so both slots lie in this worker's area.
             unsafe {
                 ts.add(2 * e as usize).write(entry);
                 ts.add(2 * e as usize + 1).write(exit);
@@ -158,6 +173,7 @@ pub fn run_episodes(ctl: &Ctl, id: usize, b: &impl EpisodeBarrier, thread_cpu: b
             }
         }
         ctl.set_result(rep, id, RepResult { episodes: done, t0, t1, cpu_ns: cpu, lat_episodes: lat_done });
+        gate::leave(ctl, step);
     }
 }
 
@@ -176,7 +192,7 @@ fn pingpong(ctl: &Ctl, id: usize) {
     let h = ctl.header();
     // SAFETY: the ping-pong word lies in the zero-initialized mapping, 8-byte aligned, atomic only.
     let w = unsafe { &*ctl.at::<AtomicU64>(PING_OFF) };
-    let (reps, k) = (h.reps as usize, h.episodes);
+    let (reps, k, lat) = (h.reps as usize, h.episodes, h.lat_cap);
     let mut g = 0u64;
     let step = |g: u64| {
         if id == 0 {
@@ -205,20 +221,20 @@ fn pingpong(ctl: &Ctl, id: usize) {
         let t1 = ticks();
         let cpu = cpu_ns(false) - cpu0;
         let ts = ctl.ts(id, rep);
-        for i in 0..k {
+        for i in 0..lat {
             let entry = if id == 0 { ticks() } else { 0 };
             step(g);
             g += 1;
             if id == 0 {
                 let exit = ticks();
-                // SAFETY: `i < episodes`: both slots lie in this worker's area.
+                // SAFETY: `i < lat_cap`: both slots lie in this worker's area.
                 unsafe {
                     ts.add(2 * i as usize).write(entry);
                     ts.add(2 * i as usize + 1).write(exit);
                 }
             }
         }
-        ctl.set_result(rep, id, RepResult { episodes: k, t0, t1, cpu_ns: cpu, lat_episodes: k });
+        ctl.set_result(rep, id, RepResult { episodes: k, t0, t1, cpu_ns: cpu, lat_episodes: lat });
     }
 }
 
@@ -281,12 +297,15 @@ fn worker(args: &[String]) -> Result<(), String> {
             System::Pthread => run_episodes(&ctl, id, &PthreadBarrier::new(&ctl), false),
             System::Sem => run_episodes(&ctl, id, &SemBarrier::new(&ctl), false),
             System::Spin => run_episodes(&ctl, id, &SpinBarrier::new(&ctl, None), false),
-            System::SpinYield => run_episodes(&ctl, id, &SpinBarrier::new(&ctl, Some(64)), false),
+            System::SpinYield => run_episodes(&ctl, id, &SpinBarrier::new(&ctl, Some(SPIN_BEFORE_YIELD)), false),
+            System::Dissemination => run_episodes(&ctl, id, &DisseminationBarrier::new(&ctl, id)?, false),
             System::Broker => {
                 let c = BrokerClient::connect(&ctl.stored_name()).map_err(|e| fail(format!("broker connect: {e}")))?;
                 run_episodes(&ctl, id, &c, false);
             }
-            System::Omp | System::Mpi => return Err(format!("{sys} runs as a C helper, not a worker")),
+            System::Omp | System::LibOmp | System::Mpi => {
+                return Err(format!("{sys} runs as a C helper, not a worker"))
+            }
         },
     }
     Ok(())
