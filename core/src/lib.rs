@@ -8,5 +8,6 @@
 
 pub mod alting;
 pub mod barrier;
+pub mod contention;
 pub mod sync;
 pub mod wait;

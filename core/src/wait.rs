@@ -31,7 +31,20 @@
 //! CPU to a runnable peer without the ~25 µs cost of a futex sleep/wake pair on a VM) and sleep
 //! once the yield budget is spent. A sleeper wakes every `check_ns` to run a liveness hook, so a
 //! peer that died is noticed even if nobody else is running.
+//!
+//! ## Busy machines: sleep instead of yielding
+//! Yielding is only good while the tasks that want our CPU are the barrier's own parties. With
+//! foreign CPU-bound work runnable, a yield hands it our CPU for a whole slice (milliseconds),
+//! while a futex sleeper is woken (with a wake-up preemption) by the last arrival. So before its
+//! yield phase a wait asks the parker's process-wide [`Contention`] memory whether yielding pays
+//! (a cached sample of the machine's runnable tasks, and whether recent yields were followed by
+//! progress; see `contention.rs`), skips straight to sleeping if not, and reports every yield that
+//! took a slice without bringing the awaited event, which ends its own yield phase too. The
+//! spin phase and the eventcount protocol are untouched: the memory only chooses between two
+//! correct ways of waiting, and a parker without one ([`Parker::contention`] = `None`, e.g. the
+//! loom models) keeps the quiet-machine policy.
 
+use crate::contention::{Contention, Load};
 use crate::sync::{spin_hint, AtomicU32, Ordering};
 
 /// Bit 0 of an eventcount word: a sleeper may be in the kernel.
@@ -50,6 +63,16 @@ pub trait Parker {
     fn yield_now(&self);
     /// Number of CPUs this process may run on (at least 1).
     fn cpus(&self) -> u32;
+    /// The process-wide memory that decides whether yielding pays (see [`Contention`]). `None`
+    /// (the default) always yields before sleeping: the quiet-machine policy.
+    fn contention(&self) -> Option<&Contention> {
+        None
+    }
+    /// Reads the machine's load now (a system call; [`Contention`] caches it and calls this at
+    /// most every `refresh_ns`). `None`: not observable here.
+    fn sample_load(&self) -> Option<Load> {
+        None
+    }
 }
 
 /// Tunable waiting policy. The defaults suit a machine where a futex sleep/wake pair costs tens of
@@ -194,10 +217,20 @@ fn wait_slow<T, P: Parker + ?Sized>(
 ) -> Result<T, ()> {
     let oversubscribed = parties > parker.cpus();
     let past = |now: u64| deadline_ns.is_some_and(|d| now >= d);
+    let sense = parker.contention();
+    let may_yield =
+        |now: u64| policy.yield_ns > 0 && sense.is_none_or(|c| c.may_yield(now, parties, || parker.sample_load()));
+    // Whether to yield, when already decided (oversubscribed waits decide before spinning).
+    let mut yielding: Option<bool> = None;
 
     // Phase 1: busy spin. Read the clock only every 64 iterations.
     if oversubscribed {
-        for _ in 0..policy.oversubscribed_spins {
+        // The partner we wait for needs a CPU; on a busy machine it is not ours to give (a yield
+        // runs foreign work), and spinning only delays the sleep that lets the scheduler run it.
+        let y = sense.is_none() || may_yield(parker.now_ns());
+        yielding = Some(y);
+        let spins = if y { policy.oversubscribed_spins } else { 0 };
+        for _ in 0..spins {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
                 record(Adaptive::CAP);
@@ -205,9 +238,20 @@ fn wait_slow<T, P: Parker + ?Sized>(
             }
         }
     } else {
+        // Recent waits outlasted the spin phase (or `adapt` is absent and 64 spins did not do):
+        // on a busy machine, spinning on burns CPU the scheduler then charges to us (a spinner
+        // loses its wake-up preemption over CPU-bound work), so sleep at once instead.
+        let mut budget = budget;
+        if budget <= Adaptive::MIN_SPINS && sense.is_some() {
+            let y = may_yield(parker.now_ns());
+            yielding = Some(y);
+            if !y {
+                budget = 0;
+            }
+        }
         let mut spin_start: Option<u64> = None;
         let mut i: u32 = 0;
-        loop {
+        while i < budget {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
                 record(i);
@@ -221,6 +265,13 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 // The clock is first read after 64 iterations, keeping it off the fast path; the
                 // time budget counts from there.
                 let now = parker.now_ns();
+                if spin_start.is_none() && yielding.is_none() && sense.is_some() {
+                    let y = may_yield(now);
+                    yielding = Some(y);
+                    if !y {
+                        break;
+                    }
+                }
                 let start = *spin_start.get_or_insert(now);
                 if past(now) {
                     return Err(());
@@ -232,25 +283,33 @@ fn wait_slow<T, P: Parker + ?Sized>(
         }
     }
 
-    // Phase 2: yield to runnable peers.
+    // Phase 2: yield to runnable peers, unless the machine is known to be busy with other work
+    // (then a yield would run a foreign slice: sleep instead, see the module docs).
     let yield_start = parker.now_ns();
-    let mut last_idle = yield_start;
-    loop {
-        let now = parker.now_ns();
-        if past(now) {
-            return Err(());
-        }
-        if now.saturating_sub(yield_start) >= policy.yield_ns {
-            break;
-        }
-        if now.saturating_sub(last_idle) >= policy.check_ns {
-            (*idle)();
-            last_idle = now;
-        }
-        parker.yield_now();
-        if let Poll::Ready(v) = check(false) {
-            record(Adaptive::CAP);
-            return Ok(v);
+    if yielding.unwrap_or_else(|| may_yield(yield_start)) {
+        let mut last_idle = yield_start;
+        let mut now = yield_start;
+        loop {
+            if past(now) {
+                return Err(());
+            }
+            if now.saturating_sub(yield_start) >= policy.yield_ns {
+                break;
+            }
+            if now.saturating_sub(last_idle) >= policy.check_ns {
+                (*idle)();
+                last_idle = now;
+            }
+            parker.yield_now();
+            if let Poll::Ready(v) = check(false) {
+                record(Adaptive::CAP);
+                return Ok(v);
+            }
+            let before = now;
+            now = parker.now_ns();
+            if sense.is_some_and(|c| c.yielded(before, now)) {
+                break;
+            }
         }
     }
 
@@ -277,7 +336,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
             Some(d) => d.min(now.saturating_add(policy.check_ns)),
             None => now.saturating_add(policy.check_ns),
         };
-        parker.park(seq, s | SLEEPERS, Some(wake_at));
+        parker.park(seq, s | SLEEPERS, if wake_at == u64::MAX { None } else { Some(wake_at) });
         if let Poll::Ready(v) = check(false) {
             record(Adaptive::CAP);
             return Ok(v);
@@ -285,6 +344,29 @@ fn wait_slow<T, P: Parker + ?Sized>(
         if parker.now_ns() >= wake_at && !past(parker.now_ns()) {
             (*idle)();
         }
+    }
+}
+
+/// How long [`backoff`] naps on a busy machine.
+pub const NAP_NS: u64 = 50_000;
+
+/// One step of a lock-free helping wait that already spun (e.g. for a claim held by another
+/// agent's completion attempt, which ends without a wake-up): a yield while yielding pays; while
+/// the process's [`Contention`] memory holds a busy verdict, a timed nap of [`NAP_NS`] on a private
+/// word instead, since a yield would run a foreign slice and keep spinning us off our wake-up
+/// preemption. Never consults the load itself (no system call beyond the nap).
+pub fn backoff<P: Parker + ?Sized>(parker: &P) {
+    match parker.contention() {
+        Some(c) if c.tuning().enabled => {
+            let now = parker.now_ns();
+            if c.busy_at(now) {
+                let word = AtomicU32::new(0);
+                parker.park(&word, 0, Some(now.saturating_add(NAP_NS)));
+            } else {
+                parker.yield_now();
+            }
+        }
+        _ => parker.yield_now(),
     }
 }
 

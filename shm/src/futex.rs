@@ -8,9 +8,14 @@
 //!   saves the kernel a VMA lookup). `atomic-wait` would do for untimed waits, but it has no
 //!   timeout, and every Muster wait can carry a deadline.
 //!
+//! Both hand waits the process-wide contention memory of [`crate::load`], which decides whether a
+//! wait that stopped spinning yields or goes straight to sleep.
+//!
 //! Timeouts use `FUTEX_WAIT_BITSET` with an *absolute* `CLOCK_MONOTONIC` deadline, so retrying
 //! after `EINTR` or a spurious wake-up never stretches the wait.
 
+use crate::load::{process_contention, sample};
+use muster_core::contention::{Contention, Load};
 use muster_core::sync::AtomicU32;
 use muster_core::wait::{Parker, WaitPolicy};
 use std::sync::OnceLock;
@@ -60,7 +65,8 @@ fn cpus() -> u32 {
 }
 
 /// The waiting policy for this process: [`WaitPolicy::default`], overridden by the environment
-/// variables `MUSTER_SPIN_NS`, `MUSTER_OVERSUB_SPINS`, `MUSTER_YIELD_NS` (read once).
+/// variables `MUSTER_SPIN_NS`, `MUSTER_OVERSUB_SPINS`, `MUSTER_YIELD_NS` (read once). The
+/// busy-machine observer has its own variables (see [`crate::load`]).
 pub fn process_policy() -> &'static WaitPolicy {
     static POLICY: OnceLock<WaitPolicy> = OnceLock::new();
     POLICY.get_or_init(|| {
@@ -104,6 +110,12 @@ macro_rules! parker {
             }
             fn cpus(&self) -> u32 {
                 cpus()
+            }
+            fn contention(&self) -> Option<&Contention> {
+                Some(process_contention())
+            }
+            fn sample_load(&self) -> Option<Load> {
+                sample()
             }
         }
     };

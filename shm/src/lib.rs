@@ -13,6 +13,7 @@ pub mod error;
 pub mod futex;
 pub mod layout;
 mod liveness;
+pub mod load;
 pub mod mapping;
 pub mod name;
 mod process;

@@ -34,12 +34,22 @@ pub fn plain_kill(a: &[String]) {
             std::thread::yield_now();
         }
     }
+    // Round 1 arrives split-phase so that "ready" comes after this process is a party of the
+    // counted barrier (a process killed before its first arrival never was one, and the others
+    // would rightly wait for it).
+    log.at(PROGRESS + me).store(1, std::sync::atomic::Ordering::SeqCst);
+    let first = b.arrive().unwrap_or_else(|e| fail(format!("first arrival: {e}")));
     say("ready");
     let mut round: u32 = 0;
     loop {
         round += 1;
         log.at(PROGRESS + me).store(round, std::sync::atomic::Ordering::SeqCst);
-        match b.wait() {
+        let outcome = if round == 1 {
+            b.await_ticket(first.ticket, None).map(|()| first.index)
+        } else {
+            b.wait().map(|r| r.index)
+        };
+        match outcome {
             Ok(_) => {
                 for p in 0..n {
                     let peer = log.at(PROGRESS + p).load(std::sync::atomic::Ordering::SeqCst);

@@ -94,7 +94,7 @@ impl<'a> Alt<'a> {
         if spins < 8 {
             spin_hint();
         } else {
-            self.parker.yield_now();
+            crate::wait::backoff(self.parker);
         }
     }
 
@@ -254,7 +254,7 @@ impl<'a> Alt<'a> {
                 return Err(AltError::Corrupt);
             }
             for _ in 0..retries.min(8) {
-                self.parker.yield_now();
+                crate::wait::backoff(self.parker);
             }
         }
     }

@@ -40,7 +40,10 @@ impl<'a> Alt<'a> {
                     }
                     bar[i] = b;
                     let h = Head::decode(self.t.barrier(b)?.head.0.load(Relaxed))?;
-                    parties = parties.saturating_add(h.enrolled);
+                    // The other parties of each barrier (we are one of its enrolled): an upper
+                    // bound on the distinct agents this select may wait for, counting ourselves
+                    // once (the waiting policy compares it with the CPUs and the runnable tasks).
+                    parties = parties.saturating_add(h.enrolled.saturating_sub(1));
                 }
                 Guard::Input(ch) => {
                     self.channel_checked(ch)?;

@@ -1,0 +1,320 @@
+//! The waiting policy's decisions (spin, yield or sleep), driven through `wait_for` with a fake
+//! parker: a scripted clock, scripted yield durations and machine load, and counters of what the
+//! wait did. No OS calls, no real time: each test is deterministic.
+#![cfg(not(loom))]
+
+use muster_core::contention::{Contention, Load, Tuning};
+use muster_core::sync::AtomicU32;
+use muster_core::wait::{wait_for, Adaptive, Parker, Poll, WaitPolicy};
+use std::cell::Cell;
+
+const US: u64 = 1_000;
+const MS: u64 = 1_000_000;
+
+/// A fake machine. The awaited event happens at `event_at` on the fake clock; a park sleeps until
+/// then or its deadline; a yield takes `yield_takes`; each clock read advances 10 ns.
+struct Fake {
+    clock: Cell<u64>,
+    event_at: Cell<u64>,
+    yield_takes: Cell<u64>,
+    running: Cell<Option<u32>>,
+    cpus: u32,
+    memory: Option<Contention>,
+    yields: Cell<u32>,
+    parks: Cell<u32>,
+    samples: Cell<u32>,
+    checks: Cell<u32>,
+}
+
+impl Fake {
+    fn new(cpus: u32, memory: Option<Contention>) -> Fake {
+        Fake {
+            clock: Cell::new(1_000 * MS),
+            event_at: Cell::new(u64::MAX),
+            yield_takes: Cell::new(2 * US),
+            running: Cell::new(None),
+            cpus,
+            memory,
+            yields: Cell::new(0),
+            parks: Cell::new(0),
+            samples: Cell::new(0),
+            checks: Cell::new(0),
+        }
+    }
+    fn sensing(cpus: u32) -> Fake {
+        Fake::new(cpus, Some(Contention::new(Tuning::DEFAULT)))
+    }
+    fn advance(&self, ns: u64) {
+        self.clock.set(self.clock.get() + ns);
+    }
+    fn reset_counts(&self) {
+        self.yields.set(0);
+        self.parks.set(0);
+        self.checks.set(0);
+    }
+    /// One wait of a `parties`-party barrier whose event comes `after` ns from now.
+    fn wait(&self, policy: &WaitPolicy, parties: u32, after: u64, adapt: Option<&Adaptive>) -> Result<(), ()> {
+        self.reset_counts();
+        self.event_at.set(self.clock.get().saturating_add(after));
+        let seq = AtomicU32::new(0);
+        let check = |_strong: bool| {
+            self.checks.set(self.checks.get() + 1);
+            if self.clock.get() >= self.event_at.get() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        };
+        wait_for(self, policy, &seq, parties, None, adapt, check, || ())
+    }
+}
+
+impl Parker for Fake {
+    fn park(&self, _word: &AtomicU32, _expected: u32, deadline_ns: Option<u64>) {
+        self.parks.set(self.parks.get() + 1);
+        let until = deadline_ns.unwrap_or(u64::MAX).min(self.event_at.get());
+        self.clock.set(until.max(self.clock.get()));
+    }
+    fn unpark_all(&self, _word: &AtomicU32) {}
+    fn now_ns(&self) -> u64 {
+        self.advance(10);
+        self.clock.get()
+    }
+    fn yield_now(&self) {
+        self.yields.set(self.yields.get() + 1);
+        self.advance(self.yield_takes.get());
+    }
+    fn cpus(&self) -> u32 {
+        self.cpus
+    }
+    fn contention(&self) -> Option<&Contention> {
+        self.memory.as_ref()
+    }
+    fn sample_load(&self) -> Option<Load> {
+        self.samples.set(self.samples.get() + 1);
+        self.running.get().map(|running| Load { running, cpus: self.cpus })
+    }
+}
+
+fn policy() -> WaitPolicy {
+    WaitPolicy::default()
+}
+
+#[test]
+fn quiet_oversubscribed_waits_yield_to_peers_and_never_sleep() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(8)); // 8 parties on 2 CPUs, all runnable: proves nothing
+                            // A peer arrives 20 µs later; yields take 2 µs each (they run peers).
+    assert_eq!(m.wait(&policy(), 8, 20 * US, None), Ok(()));
+    assert!(m.yields.get() >= 5, "yielded {} times", m.yields.get());
+    assert_eq!(m.parks.get(), 0);
+    assert!(!m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+}
+
+#[test]
+fn busy_loops_beside_make_an_oversubscribed_wait_sleep_at_once() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(7)); // 4 parties + 2 busy loops + the reader: foreign work is runnable
+    assert_eq!(m.wait(&policy(), 4, 30 * US, None), Ok(()));
+    assert_eq!(m.yields.get(), 0, "a yield would run a busy loop's slice");
+    assert_eq!(m.parks.get(), 1);
+    // No spinning either: the first check, the check before announcing, the strong re-check, and
+    // the one after the wake-up.
+    assert!(m.checks.get() <= 4, "checked {} times", m.checks.get());
+}
+
+#[test]
+fn a_slow_yield_stops_the_yield_phase_and_later_waits_sleep_without_yielding() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(8));
+    m.yield_takes.set(3 * MS); // every yield runs a foreign slice
+    assert_eq!(m.wait(&policy(), 8, 10 * MS, None), Ok(()));
+    assert_eq!(m.yields.get(), 1, "one slow yield is enough evidence");
+    assert!(m.parks.get() >= 1);
+    let c = m.memory.as_ref().unwrap();
+    assert!(c.busy_at(m.clock.get()));
+    // The next waits (within the hold) go straight to sleep.
+    for _ in 0..5 {
+        assert_eq!(m.wait(&policy(), 8, 100 * US, None), Ok(()));
+        assert_eq!(m.yields.get(), 0);
+        assert_eq!(m.parks.get(), 1);
+    }
+    // After the hold one wait probes with a yield again; the machine is still busy, so the hold
+    // doubles.
+    m.advance(Tuning::DEFAULT.hold_ns);
+    assert_eq!(m.wait(&policy(), 8, 10 * MS, None), Ok(()));
+    assert_eq!(m.yields.get(), 1);
+    assert_eq!(c.hold_ns(), 2 * Tuning::DEFAULT.hold_ns);
+}
+
+#[test]
+fn a_quiet_sample_lifts_the_busy_verdict() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(8));
+    m.yield_takes.set(3 * MS);
+    assert_eq!(m.wait(&policy(), 8, 10 * MS, None), Ok(()));
+    assert!(m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+    // The busy loops ended: a CPU is idle at the next sample.
+    m.running.set(Some(1));
+    m.yield_takes.set(2 * US);
+    m.advance(Tuning::DEFAULT.refresh_ns);
+    assert_eq!(m.wait(&policy(), 8, 20 * US, None), Ok(()));
+    assert!(m.yields.get() >= 5);
+    assert_eq!(m.parks.get(), 0);
+}
+
+#[test]
+fn the_load_is_read_at_most_once_per_refresh_interval() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(8));
+    for _ in 0..200 {
+        assert_eq!(m.wait(&policy(), 8, 5 * US, None), Ok(()));
+    }
+    // 200 waits of about 5 µs: about 1 ms of fake time, one sample.
+    assert_eq!(m.samples.get(), 1);
+    m.advance(Tuning::DEFAULT.refresh_ns);
+    assert_eq!(m.wait(&policy(), 8, 5 * US, None), Ok(()));
+    assert_eq!(m.samples.get(), 2);
+}
+
+#[test]
+fn fast_waits_never_consult_the_memory() {
+    // The quiet-machine fast path: 2 parties on 2 CPUs, released while spinning.
+    let m = Fake::sensing(2);
+    m.running.set(Some(9));
+    let adapt = Adaptive::new();
+    for _ in 0..100 {
+        m.event_at.set(u64::MAX);
+        let seq = AtomicU32::new(0);
+        let n = Cell::new(0);
+        // Ready on the 20th check: a release caught while spinning, before any clock read.
+        let r = wait_for(
+            &m,
+            &policy(),
+            &seq,
+            2,
+            None,
+            Some(&adapt),
+            |_| {
+                n.set(n.get() + 1);
+                if n.get() >= 20 {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            },
+            || (),
+        );
+        assert_eq!(r, Ok(()));
+    }
+    assert_eq!(m.samples.get(), 0, "no load sample on the fast path");
+    assert_eq!(m.yields.get() + m.parks.get(), 0);
+}
+
+#[test]
+fn a_spinning_wait_on_a_busy_machine_stops_spinning_once_waits_are_known_to_be_long() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(5)); // 2 parties, 2 busy loops, and another task
+    let adapt = Adaptive::new();
+    // Teach the memory that waits outlast spinning.
+    for _ in 0..64 {
+        assert_eq!(m.wait(&policy(), 2, 200 * US, Some(&adapt)), Ok(()));
+    }
+    assert_eq!(adapt.budget(), Adaptive::MIN_SPINS);
+    assert_eq!(m.wait(&policy(), 2, 200 * US, Some(&adapt)), Ok(()));
+    assert_eq!(m.yields.get(), 0);
+    assert_eq!(m.parks.get(), 1);
+    assert!(m.checks.get() <= 4, "spun: {} checks", m.checks.get());
+}
+
+#[test]
+fn a_wait_without_adaptive_memory_stops_spinning_at_its_first_clock_read_when_busy() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(5));
+    assert_eq!(m.wait(&policy(), 2, 200 * US, None), Ok(()));
+    assert_eq!(m.yields.get(), 0);
+    assert_eq!(m.parks.get(), 1);
+    assert!(m.checks.get() <= 64 + 4, "spun past the first clock read: {} checks", m.checks.get());
+}
+
+#[test]
+fn without_a_memory_the_quiet_machine_policy_is_kept() {
+    let m = Fake::new(2, None);
+    m.running.set(Some(50));
+    m.yield_takes.set(3 * MS);
+    assert_eq!(m.wait(&policy(), 8, 10 * MS, None), Ok(()));
+    // The yield phase runs to its budget (one 3 ms yield exceeds 200 µs) and sleeps after.
+    assert_eq!(m.yields.get(), 1);
+    assert_eq!(m.samples.get(), 0);
+    assert_eq!(m.wait(&policy(), 8, 10 * MS, None), Ok(()));
+    assert_eq!(m.yields.get(), 1, "still yields: nothing is remembered");
+}
+
+#[test]
+fn a_disabled_memory_keeps_the_quiet_machine_policy() {
+    let m = Fake::new(2, Some(Contention::new(Tuning { enabled: false, ..Tuning::DEFAULT })));
+    m.running.set(Some(50));
+    assert_eq!(m.wait(&policy(), 4, 30 * US, None), Ok(()));
+    assert!(m.yields.get() >= 5);
+    assert_eq!(m.parks.get(), 0);
+}
+
+#[test]
+fn a_busy_sleeper_still_runs_the_liveness_hook_every_check_interval() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(7));
+    let seq = AtomicU32::new(0);
+    let idles = Cell::new(0u32);
+    let start = m.clock.get();
+    m.event_at.set(start + 100 * MS);
+    let p = policy();
+    let r = wait_for(
+        &m,
+        &p,
+        &seq,
+        4,
+        None,
+        None,
+        |_| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending },
+        || idles.set(idles.get() + 1),
+    );
+    assert_eq!(r, Ok(()));
+    assert_eq!(m.yields.get(), 0);
+    // 100 ms asleep with a 20 ms check interval: woken 5 times, the hook ran at each timeout.
+    assert_eq!(m.parks.get(), 5);
+    assert_eq!(idles.get(), 4, "the hook runs at every timed wake-up before the event");
+}
+
+#[test]
+fn deadlines_still_end_busy_waits() {
+    let m = Fake::sensing(2);
+    m.running.set(Some(7));
+    let seq = AtomicU32::new(0);
+    let deadline = m.clock.get() + 5 * MS;
+    m.event_at.set(u64::MAX);
+    let r = wait_for(&m, &policy(), &seq, 4, Some(deadline), None, |_| Poll::<()>::Pending, || ());
+    assert_eq!(r, Err(()));
+    assert!(m.clock.get() >= deadline);
+    assert_eq!(m.yields.get(), 0);
+}
+
+#[test]
+fn helping_waits_nap_instead_of_yielding_on_a_busy_machine() {
+    use muster_core::wait::{backoff, NAP_NS};
+    let m = Fake::sensing(2);
+    m.running.set(Some(1));
+    // No busy verdict: a yield.
+    backoff(&m);
+    assert_eq!((m.yields.get(), m.parks.get()), (1, 0));
+    // A busy verdict (busy loops beside): a timed nap, no yield.
+    assert!(!m.memory.as_ref().unwrap().may_yield(m.clock.get(), 4, || Some(Load { running: 7, cpus: 2 })));
+    m.reset_counts();
+    let t0 = m.clock.get();
+    backoff(&m);
+    assert_eq!((m.yields.get(), m.parks.get()), (0, 1));
+    assert!(m.clock.get() - t0 >= NAP_NS, "the nap is timed, not a wake-up wait");
+    // Without a memory (or disabled): always a yield.
+    let q = Fake::new(2, None);
+    backoff(&q);
+    assert_eq!((q.yields.get(), q.parks.get()), (1, 0));
+}
