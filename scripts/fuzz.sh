@@ -6,7 +6,9 @@
 #
 # Needs `cargo install cargo-afl` (it builds AFL++ on this machine from the crate; no network
 # beyond crates.io). Without cargo-afl it runs the std-only mutation driver instead (not
-# coverage-guided) and says so. Findings land in target/fuzz-out/TARGET/default/{crashes,hangs};
+# coverage-guided) and says so. Findings land in target/fuzz-out/TARGET/default/{crashes,hangs}
+# (MUSTER_FUZZ_OUT overrides target/fuzz-out; a later run resumes from the queue there, and
+# AFL's counters then include the earlier runs' findings);
 # copy each into fuzz/regressions/TARGET/ (tests in fuzz/tests/regressions.rs replay them) and
 # fix the bug. Prints executions, corpus size and edge coverage per target.
 set -euo pipefail
@@ -30,7 +32,7 @@ cargo afl build --release -p muster-fuzz --features afl --bin fuzz-afl
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1
 status=0
 for t in "${targets[@]}"; do
-    out=target/fuzz-out/$t
+    out=${MUSTER_FUZZ_OUT:-target/fuzz-out}/$t
     mkdir -p "$out"
     seeds=$(mktemp -d)
     cp fuzz/seeds/"$t"/* "$seeds"/ 2>/dev/null || true

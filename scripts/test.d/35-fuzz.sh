@@ -8,7 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${MUSTER_FUZZ_SECONDS:-30}
 if cargo afl --version >/dev/null 2>&1; then
-    exec scripts/fuzz.sh "$secs"
+    # A fresh output folder: this run's findings only.
+    out=target/fuzz-suite-$$
+    rm -rf "$out"
+    status=0
+    MUSTER_FUZZ_OUT=$out scripts/fuzz.sh "$secs" || status=$?
+    [ $status -ne 0 ] || rm -rf "$out"
+    exit $status
 fi
 echo "cargo-afl not installed: running the mutation driver (not coverage-guided) for ${secs}s per target"
 cargo build --release -p muster-fuzz --bin fuzz-replay
