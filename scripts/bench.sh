@@ -9,6 +9,8 @@
 #                                            # BENCHMARKS.md's generated section and copy table,
 #                                            # plot and JSON to benches/results/
 #   scripts/bench.sh --criterion             # also run the criterion micro-benchmarks
+#   scripts/bench.sh --python                # also run the Python benchmark (scripts/bench-python.sh;
+#                                            # --update-doc runs it too, for BENCHMARKS.md's Python section)
 #   scripts/bench.sh --no-install [ARGS]     # don't try to apt-get Open MPI / gcc
 #
 # Every other argument goes to muster-bench (see `muster-bench --help`: --n 2,4,8 --systems
@@ -29,12 +31,14 @@ export CARGO_TARGET_DIR=$target
 update_doc=0
 install=1
 criterion=0
+python_bench=0
 args=()
 for a in "$@"; do
     case "$a" in
         --update-doc) update_doc=1 ;;
         --no-install) install=0 ;;
         --criterion) criterion=1 ;;
+        --python) python_bench=1 ;;
         *) args+=("$a") ;;
     esac
 done
@@ -157,4 +161,13 @@ if [ "$update_doc" = 1 ]; then
     fi
     rm -f "$gen"
     log "updated BENCHMARKS.md and benches/results/ (table.md, barrier.svg, results.json)"
+fi
+
+if [ "$python_bench" -eq 1 ] || [ "$update_doc" -eq 1 ]; then
+    if command -v "${PYTHON:-python3}" >/dev/null 2>&1; then
+        log "Python benchmark (scripts/bench-python.sh)"
+        "$root/scripts/bench-python.sh" || log "the Python benchmark failed (see above)"
+    else
+        log "no python3: Python benchmark skipped"
+    fi
 fi

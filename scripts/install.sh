@@ -5,6 +5,7 @@
 #   PREFIX/lib/libmuster.so.X.Y.Z, libmuster.so.X (the SONAME), libmuster.so (for -lmuster)
 #   PREFIX/lib/libmuster.a
 #   PREFIX/lib/pkgconfig/muster.pc
+#   PREFIX/bin/muster                 (the command-line tool, crate cli/)
 #
 # Usage: scripts/install.sh [--no-build] PREFIX
 #   Environment: CARGO (cargo binary), CARGO_TARGET_DIR (where cargo builds), DESTDIR (staging
@@ -44,17 +45,18 @@ fi
 major=${version%%.*}
 
 if [ $build -eq 1 ]; then
-    "$cargo" build --release -p muster-ffi --manifest-path "$root/Cargo.toml" --target-dir "$target_dir"
+    "$cargo" build --release -p muster-ffi -p muster-cli --manifest-path "$root/Cargo.toml" --target-dir "$target_dir"
 fi
 out=$target_dir/release
-for f in libmuster.so libmuster.a; do
+for f in libmuster.so libmuster.a muster; do
     if [ ! -f "$out/$f" ]; then
-        echo "install: $out/$f is missing (build with cargo build --release -p muster-ffi)" >&2
+        echo "install: $out/$f is missing (build with cargo build --release -p muster-ffi -p muster-cli)" >&2
         exit 1
     fi
 done
 
-install -d "$destdir$prefix/include" "$destdir$libdir/pkgconfig"
+install -d "$destdir$prefix/include" "$destdir$libdir/pkgconfig" "$destdir$prefix/bin"
+install -m 755 "$out/muster" "$destdir$prefix/bin/muster"
 install -m 644 "$root/include/muster.h" "$destdir$prefix/include/muster.h"
 install -m 755 "$out/libmuster.so" "$destdir$libdir/libmuster.so.$version"
 ln -sf "libmuster.so.$version" "$destdir$libdir/libmuster.so.$major"
@@ -77,4 +79,4 @@ Libs.private: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 Cflags: -I\${includedir}
 PC
 
-echo "installed libmuster $version into $destdir$prefix"
+echo "installed libmuster $version and the muster tool into $destdir$prefix"

@@ -53,6 +53,11 @@
 mod heap;
 
 pub use heap::HeapBarrier;
+/// Removing regions without pulling them from under live processes (`muster rm`/`clean`).
+pub use muster_shm::clean;
+/// Read-only inspection of regions without joining them (what `muster ls`/`show` print); also
+/// [`Region::inspect`].
+pub use muster_shm::inspect;
 pub use muster_shm::{
     Action, Alternative, AltingBarrier, Arrival, Barrier, Channel, Error, Region, RegionConfig, Result, Select,
     WaitPolicy, WaitResult,

@@ -47,7 +47,7 @@ pub const JCSP_GOLDSMITH_PINNED: f64 = 62_000.0;
 pub const JCSP_SYNC_2_NS: (f64, f64) = (27_000.0, 59_000.0);
 
 // Control-file words of the Goldsmith run (between the ping-pong word and the results table):
-// count[process][guard] on its own 128-byte line, then the ready counter and the stop word.
+// `count[process][guard]` on its own 128-byte line, then the ready counter and the stop word.
 const COUNT_OFF: usize = 3072;
 const READY_OFF: usize = COUNT_OFF + 6 * 128;
 const STOP_OFF: usize = READY_OFF + 128;
@@ -225,7 +225,7 @@ pub fn proc_cpu_ns(pid: u32) -> Option<u64> {
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub ticks: u64,
-    /// count[process][guard].
+    /// `count[process][guard]`.
     pub counts: [[u64; 2]; 3],
     pub cpu_ns: [u64; 3],
 }

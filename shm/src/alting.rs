@@ -178,6 +178,7 @@ impl Region {
     /// Creates the alting barrier `name` with `n` enrolled front-ends, indices `0..n` (JCSP
     /// `AltingBarrier.create(n)`). [`Error::Exists`] if the name is taken.
     pub fn alting_create(&self, name: &str, n: u32) -> Result<()> {
+        self.refuse_forked()?;
         if n == 0 {
             return Err(Error::InvalidArgument("an alting barrier needs at least one front-end"));
         }
@@ -210,6 +211,7 @@ impl Region {
     /// Recycles front-end `index` of `name` whose owner terminated: enrolled again, unowned (JCSP
     /// `reset`). Do not use it to move a front-end between live threads (drop + attach does that).
     pub fn alting_reset(&self, name: &str, index: u32) -> Result<()> {
+        self.refuse_forked()?;
         let b = self.alting_id(name)?;
         let alt = self.inner.alt()?;
         let fe = alt.frontend_at(b, index).map_err(map_alt)?;
@@ -231,6 +233,7 @@ impl Region {
     }
 
     fn channel_with(&self, name: &str, cfg: ChannelConfig) -> Result<Channel> {
+        self.refuse_forked()?;
         let alt = self.inner.alt()?;
         let create = |_: u32| -> Result<(u32, u32)> {
             let c = alt.channel_create(cfg).map_err(map_alt)?;

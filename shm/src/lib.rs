@@ -9,8 +9,10 @@
 
 pub mod alting;
 pub mod barrier;
+pub mod clean;
 pub mod error;
 pub mod futex;
+pub mod inspect;
 pub mod layout;
 mod liveness;
 pub mod load;

@@ -18,6 +18,10 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Once;
 
 const MAX_TOKENS: usize = 256;
+
+/// Sidecar byte a creator locks from before publishing a region until it is attached (beyond
+/// every process slot), so removers never take a region being created for stale.
+pub const CREATING_BYTE: u32 = 1 << 20;
 static TOKEN_FDS: [AtomicI32; MAX_TOKENS] = [const { AtomicI32::new(-1) }; MAX_TOKENS];
 static ATFORK: Once = Once::new();
 /// Bumped in every forked child, so a token can tell cheaply (one load, no `getpid`) whether it is
@@ -40,12 +44,17 @@ extern "C" fn close_tokens_in_child() {
 }
 
 fn lock_op(fd: i32, cmd: libc::c_int, ty: libc::c_short, byte: u32) -> io::Result<libc::flock> {
+    lock_range(fd, cmd, ty, byte, 1)
+}
+
+/// One OFD lock command on bytes `start..start + len` (`len == 0`: to the end of any file size).
+fn lock_range(fd: i32, cmd: libc::c_int, ty: libc::c_short, start: u32, len: u32) -> io::Result<libc::flock> {
     // SAFETY: an all-zero `flock` is a valid value of this plain C struct.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = ty;
     fl.l_whence = libc::SEEK_SET as libc::c_short;
-    fl.l_start = libc::off_t::from(byte);
-    fl.l_len = 1;
+    fl.l_start = libc::off_t::from(start);
+    fl.l_len = libc::off_t::from(len);
     fl.l_pid = 0; // required to be 0 for OFD commands
                   // SAFETY: `fd` is an open descriptor and `fl` a valid, writable flock for the call.
     let r = unsafe { libc::fcntl(fd, cmd, &mut fl) };
@@ -125,4 +134,45 @@ impl Drop for Token {
 pub fn is_held(probe: &File, byte: u32) -> io::Result<bool> {
     let fl = lock_op(probe.as_raw_fd(), libc::F_OFD_GETLK, libc::F_WRLCK as libc::c_short, byte)?;
     Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Whether any live process holds any token of the sidecar behind `probe` (one `F_OFD_GETLK` over
+/// the whole file). Sees processes in the middle of attaching too: they lock before they write
+/// the process table. Works on a read-only descriptor.
+pub fn any_held(probe: &File) -> io::Result<bool> {
+    let fl = lock_range(probe.as_raw_fd(), libc::F_OFD_GETLK, libc::F_WRLCK as libc::c_short, 0, 0)?;
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Takes a write lock over the whole sidecar through `file` (opened read-write), or returns
+/// `Ok(false)` if any live process holds a token. While held, no process can take a token, so no
+/// process can attach; the lock goes when `file` is closed. Used by removal (see `clean.rs`).
+pub fn try_lock_all(file: &File) -> io::Result<bool> {
+    match lock_range(file.as_raw_fd(), libc::F_OFD_SETLK, libc::F_WRLCK as libc::c_short, 0, 0) {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a process with this pid exists (in our pid namespace): the fallback when a region's
+/// sidecar is missing. A reused pid reads as alive, which errs on the safe side for cleanup.
+pub fn pid_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: `kill` with signal 0 only checks for existence and permission; no memory arguments.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether a remover holds its whole-file lock on the sidecar behind `probe` (see
+/// [`try_lock_all`]): the lock that conflicts on byte 0 then covers the whole file, while a
+/// token covers one byte (and no remover gets its lock while any token is held).
+pub fn remover_active(probe: &File) -> bool {
+    match lock_range(probe.as_raw_fd(), libc::F_OFD_GETLK, libc::F_WRLCK as libc::c_short, 0, 1) {
+        Ok(fl) => fl.l_type != libc::F_UNLCK as libc::c_short && fl.l_len == 0,
+        Err(_) => false,
+    }
 }

@@ -123,6 +123,20 @@ impl Mapping {
         Ok(Mapping { map, _file: file })
     }
 
+    /// Maps all of `file` (`len` bytes) shared and **read-only** (`PROT_READ`), for inspection
+    /// without joining. Only loads may be done through such a mapping: a store, CAS or other RMW
+    /// on it faults (`SIGSEGV`), so it is handed only to read-only code (`inspect.rs`).
+    pub fn new_read_only(file: File, len: u64) -> Result<Mapping> {
+        let len = usize::try_from(len).map_err(|_| Error::Corrupt("region larger than the address space".into()))?;
+        let map = MmapOptions::new().len(len).map_raw_read_only(&file).map_err(Error::Io)?;
+        Ok(Mapping { map, _file: file })
+    }
+
+    /// The mapped file.
+    pub fn file(&self) -> &File {
+        &self._file
+    }
+
     /// Mapped length in bytes.
     pub fn len(&self) -> u64 {
         self.map.len() as u64

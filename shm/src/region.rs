@@ -3,9 +3,10 @@
 //! * **Create** writes the whole region into a private temporary file
 //!   (`/dev/shm/.<name>.<pid>.<n>.tmp`, `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600 or as configured) and
 //!   publishes it with `link(2)`, which fails with `EEXIST` if the name is taken. A region is
-//!   therefore never visible half-initialised, and two racing creators cannot both succeed. A
-//!   creator killed before publishing leaves only its temporary file, which the next `create` of
-//!   that name removes (its pid is gone).
+//!   therefore never visible half-initialised, and two racing creators cannot both succeed. The
+//!   creator holds a lock on its sidecar from before the link until it is attached, so a fresh
+//!   region is never taken for stale by `muster clean` (see `clean.rs`). A creator killed before
+//!   publishing leaves only its temporary file, which the next `create` of that name removes.
 //! * **Open** maps the file and validates the header (magic, layout version, layout hash, sizes,
 //!   capacities) before touching anything else. Files written by a foreign creator that publish
 //!   before initialising are waited for (bounded) while their header says "not ready".
@@ -149,6 +150,16 @@ fn tmp_name(name: &str) -> String {
 }
 
 impl Region {
+    /// [`Error::Misuse`] in a forked child that inherited this handle (its liveness token is the
+    /// parent's): objects it created would carry the parent's identity.
+    pub(crate) fn refuse_forked(&self) -> Result<()> {
+        if self.inner.token_alive_here() {
+            Ok(())
+        } else {
+            Err(Error::Misuse("region handle used in a forked child; open the region again"))
+        }
+    }
+
     /// Creates a region; fails with [`Error::Exists`] if the name is taken.
     pub fn create(name: &str, config: &RegionConfig) -> Result<Region> {
         name::check_region_name(name)?;
@@ -165,8 +176,8 @@ impl Region {
             e
         };
         // "Creator alive" for `remove_dead_creators_tmp`: the OFD lock lives as long as this dup.
-        let creating = file.try_clone().map_err(|e| cleanup(Error::Io(e)))?;
-        if !Token::try_lock(&creating, 0).map_err(|e| cleanup(Error::Io(e)))? {
+        let tmp_lock = file.try_clone().map_err(|e| cleanup(Error::Io(e)))?;
+        if !Token::try_lock(&tmp_lock, 0).map_err(|e| cleanup(Error::Io(e)))? {
             return Err(cleanup(Error::Exists));
         }
         file.set_len(layout.total).map_err(|e| cleanup(Error::from_open(e)))?;
@@ -174,20 +185,37 @@ impl Region {
         let map = Mapping::new(file, layout.total).map_err(cleanup)?;
         init_header(&map, &layout).map_err(cleanup)?;
         drop(map);
-        // The sidecar must exist before the region is visible.
-        mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, config.mode)
-            .and_then(|f| mapping::chmod(&f, config.mode))
-            .map_err(|e| cleanup(Error::from_open(e)))?;
+        // The sidecar must exist before the region is visible, and stays locked until we are
+        // attached: a fresh region has no process yet, and removers must not take it for stale.
+        let creating = hold_sidecar(name, config.mode).map_err(cleanup)?;
         let linked = mapping::link_file(&tmp, &mapping::region_path(name));
         let _ = std::fs::remove_file(&tmp);
-        drop(creating);
+        drop(tmp_lock);
         linked.map_err(Error::from_open)?;
-        Region::open(name)
+        let region = Region::open(name);
+        drop(creating);
+        region
     }
 
     /// Opens an existing region.
     pub fn open(name: &str) -> Result<Region> {
         name::check_region_name(name)?;
+        let start = Instant::now();
+        loop {
+            if let Some(r) = Region::open_once(name)? {
+                return Ok(r);
+            }
+            if start.elapsed() > READY_WAIT {
+                return Err(Error::Corrupt("region was being removed or replaced the whole time we opened it".into()));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// One attempt of [`Region::open`]; `Ok(None)` if the region or its sidecar was removed or
+    /// replaced meanwhile (checked once our token is held: see [`still_named`]), or a remover
+    /// held every token while we tried (it is deciding whether the region is stale).
+    fn open_once(name: &str) -> Result<Option<Region>> {
         let file = mapping::open_file(&mapping::region_path(name), libc::O_RDWR, 0).map_err(Error::from_open)?;
         let info = mapping::file_info(&file)?;
         if !info.regular {
@@ -200,7 +228,13 @@ impl Region {
         let layout = validate(&map, info.size)?;
         let probe = mapping::open_file(&mapping::lock_path(name), libc::O_RDWR | libc::O_CREAT, 0o600)
             .map_err(Error::from_open)?;
-        let (slot, token, pending) = attach(&map, &layout, name, &probe)?;
+        let (slot, token, pending) = match attach(&map, &layout, name, &probe) {
+            // A remover holds every token while it decides and unlinks (see `clean.rs`).
+            Err(Error::Full(_)) if crate::liveness::remover_active(&probe) || !still_named(&map, &probe, name) => {
+                return Ok(None)
+            }
+            r => r?,
+        };
         let inner = Inner {
             name: name.to_owned(),
             map,
@@ -223,8 +257,13 @@ impl Region {
             }
             inner.slot_gen.store(process::gen(p.state.load(Ordering::Acquire)), Ordering::Relaxed);
         }
+        if !still_named(&inner.map, &inner.probe, name) {
+            // Removed (or replaced) between our open of the file and our token: dropping `inner`
+            // frees the slot of the orphaned file; the caller retries by name.
+            return Ok(None);
+        }
         inner.sweep();
-        Ok(Region { inner: Arc::new(inner) })
+        Ok(Some(Region { inner: Arc::new(inner) }))
     }
 
     /// Opens the region, creating it with `config` if it does not exist.
@@ -263,6 +302,46 @@ impl Region {
     }
 }
 
+/// Opens (creating if needed) the sidecar of `name` and takes its creation lock
+/// ([`crate::liveness::CREATING_BYTE`]) on the file the path names, retrying while a remover
+/// holds the whole file (it may be unlinking an orphaned sidecar) or another creator of the same
+/// name holds the byte. The lock goes when the returned file is closed.
+fn hold_sidecar(name: &str, mode: u32) -> Result<File> {
+    let path = mapping::lock_path(name);
+    let start = Instant::now();
+    loop {
+        let f = mapping::open_file(&path, libc::O_RDWR | libc::O_CREAT, mode).map_err(Error::from_open)?;
+        mapping::chmod(&f, mode).map_err(Error::Io)?;
+        if Token::try_lock(&f, crate::liveness::CREATING_BYTE).map_err(Error::Io)? && same_file(&f, &path) {
+            return Ok(f);
+        }
+        if start.elapsed() > READY_WAIT {
+            return Err(Error::Corrupt("region sidecar stays locked by another process".into()));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether `path` names the file `f` is open on.
+pub(crate) fn same_file(f: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), path.symlink_metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Whether the region and sidecar paths of `name` still name the files we mapped and probe.
+///
+/// Removal (`muster rm`/`clean`, see `clean.rs`) holds a write lock over the whole sidecar while
+/// it unlinks the region and then the sidecar, so no token can be taken meanwhile. An opener
+/// checks this *after* taking its token: either its token came first (the remover sees it and
+/// leaves the region alone), or it came after the unlinks and this check fails, so nobody ends
+/// up attached to a removed region.
+fn still_named(map: &Mapping, probe: &File, name: &str) -> bool {
+    same_file(map.file(), &mapping::region_path(name)) && same_file(probe, &mapping::lock_path(name))
+}
+
 fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {
     let h: &Header = map.get(0).ok_or_else(|| Error::Corrupt("header does not fit".into()))?;
     h.layout_version.store(LAYOUT_VERSION, Ordering::Relaxed);
@@ -286,6 +365,12 @@ fn init_header(map: &Mapping, layout: &Layout) -> Result<()> {
 
 /// Validates the header of a mapped region file of `size` bytes and returns its layout.
 pub(crate) fn validate(map: &Mapping, size: u64) -> Result<Layout> {
+    validate_within(map, size, READY_WAIT)
+}
+
+/// [`validate`], waiting at most `ready_wait` for a header that is not ready yet (inspection
+/// does not wait: it reports the file as not ready).
+pub(crate) fn validate_within(map: &Mapping, size: u64, ready_wait: Duration) -> Result<Layout> {
     let h: &Header = map.get(0).ok_or_else(|| Error::Corrupt("header does not fit".into()))?;
     let start = Instant::now();
     loop {
@@ -296,7 +381,7 @@ pub(crate) fn validate(map: &Mapping, size: u64) -> Result<Layout> {
         if magic != 0 && magic != MAGIC {
             return Err(Error::Corrupt("bad magic: not a Muster region".into()));
         }
-        if start.elapsed() > READY_WAIT {
+        if start.elapsed() >= ready_wait {
             return Err(Error::Corrupt("region never became ready (creator died while initialising?)".into()));
         }
         std::thread::sleep(Duration::from_millis(1));

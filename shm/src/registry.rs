@@ -18,8 +18,8 @@ use muster_core::sync::Ordering;
 use std::time::{Duration, Instant};
 
 const FREE: u32 = 0;
-const RESERVED: u32 = 1;
-const LIVE: u32 = 2;
+pub(crate) const RESERVED: u32 = 1;
+pub(crate) const LIVE: u32 = 2;
 /// `kind` bit marking a membership barrier.
 pub const MEMBERSHIP: u32 = 1 << 31;
 /// `kind` bits marking an alting barrier (low bits: its index; `extra`: its generation).
@@ -45,7 +45,7 @@ fn write_name(e: &NameEntry, name: &[u8]) {
     e.len.store(name.len() as u32, Ordering::Relaxed);
 }
 
-fn read_name(e: &NameEntry) -> Option<([u8; MAX_NAME], usize)> {
+pub(crate) fn read_name(e: &NameEntry) -> Option<([u8; MAX_NAME], usize)> {
     let len = e.len.load(Ordering::Relaxed) as usize;
     if len == 0 || len > MAX_NAME {
         return None;

@@ -183,6 +183,9 @@ fn main() {
                     && matches!(region.barrier("other", 2), Err(muster::Error::Misuse(_)))
                     && matches!(b.resign(), Err(muster::Error::Misuse(_)))
                     && matches!(b.abort(), Err(muster::Error::Misuse(_)))
+                    && matches!(region.alting_create("alt-in-child", 2), Err(muster::Error::Misuse(_)))
+                    && matches!(region.alting_reset("alt-in-child", 0), Err(muster::Error::Misuse(_)))
+                    && matches!(region.channel("ch-in-child", 4, false), Err(muster::Error::Misuse(_)))
                     && Region::open(&a[2]).and_then(|r| r.barrier("other", 1)?.wait()).is_ok();
                 std::mem::forget(b);
                 std::mem::forget(region);

@@ -25,8 +25,8 @@ use super::{AgentId, Alt, AltError, ChannelId, Misuse};
 use crate::sync::{fence, Ordering::*};
 use crate::wait::{notify_all, wait_until, Poll};
 
-const OVERWRITE: u64 = 1 << 2;
-const ONE_TO_ONE: u64 = 1 << 3;
+pub(crate) const OVERWRITE: u64 = 1 << 2;
+pub(crate) const ONE_TO_ONE: u64 = 1 << 3;
 
 /// How a channel behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

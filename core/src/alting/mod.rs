@@ -94,6 +94,7 @@
 mod channel;
 mod cleanup;
 mod complete;
+pub mod inspect;
 mod membership;
 mod select;
 pub mod tables;
