@@ -90,13 +90,15 @@ pub fn template() -> &'static [u8] {
     })
 }
 
-/// Whether the targets run plain-barrier waits and membership changes (join, enroll, resign)
-/// (`MUSTER_FUZZ_PLAIN_WAITS=1`). Off by default: on scribbled words both can block for ever
-/// (known hangs in the plain-barrier code, `fuzz/known-hangs/README.md`), which would stop every
-/// fuzz run at once.
+/// Whether the targets run plain-barrier waits and membership changes (join, enroll, resign):
+/// on unless `MUSTER_FUZZ_PLAIN_WAITS=0`. (They were off while a scribbled tripping bit or
+/// membership-lock word could block them for ever; both now end in `Timeout` / `Corrupt`, and
+/// the inputs that found them are regressions in `fuzz/regressions/region_file/`.) A scribbled
+/// membership lock takes its 2 s stuck bound to report, so switch these off for AFL runs that
+/// should not spend their timeouts there.
 pub fn plain_waits() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("MUSTER_FUZZ_PLAIN_WAITS").is_some_and(|v| v == "1"))
+    *ON.get_or_init(|| std::env::var_os("MUSTER_FUZZ_PLAIN_WAITS").is_none_or(|v| v != "0"))
 }
 
 /// A short timeout for every blocking operation the targets run.

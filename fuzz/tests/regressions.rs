@@ -52,17 +52,3 @@ fn harness_checks_fire() {
     // The c_abi checker refuses MUSTER_EINTERNAL.
     assert!(std::panic::catch_unwind(|| muster_fuzz::c_abi::check_code("x", -32)).is_err());
 }
-
-/// The known plain-barrier hangs (`fuzz/known-hangs/README.md`): run with `--ignored` to check a
-/// fix (each input must finish; a hang aborts after 30 s).
-#[test]
-#[ignore]
-fn known_hangs_in_plain_barrier_waits() {
-    std::env::set_var("MUSTER_FUZZ_PLAIN_WAITS", "1");
-    assert!(muster_fuzz::plain_waits());
-    let dir = root().join("known-hangs/region_file");
-    for e in std::fs::read_dir(&dir).unwrap().flatten() {
-        let data = std::fs::read(e.path()).unwrap();
-        muster_fuzz::with_watchdog(Duration::from_secs(30), || muster_fuzz::region_file(&data));
-    }
-}
