@@ -249,10 +249,13 @@ impl Region {
         if let Some(p) = inner.proc_slot(slot) {
             if let Some(gen) = pending {
                 // Clean the previous (dead) owner's memberships before reusing the slot.
+                p.cleaning.store(slot + 1, Ordering::Release);
                 inner.clean_slot(slot);
+                p.cleaning.store(0, Ordering::Release);
                 p.pid.store(std::process::id(), Ordering::Relaxed);
                 p.state.store(process::make(gen.wrapping_add(1), 0, ALIVE), Ordering::Release);
             } else {
+                p.cleaning.store(0, Ordering::Release);
                 p.pid.store(std::process::id(), Ordering::Relaxed);
             }
             inner.slot_gen.store(process::gen(p.state.load(Ordering::Acquire)), Ordering::Relaxed);
@@ -441,8 +444,15 @@ fn attach(map: &Mapping, layout: &Layout, name: &str, probe: &File) -> Result<(u
                 .is_ok(),
             ALIVE | CLEANING => {
                 let c = process::cleaner(s);
-                let cleaner_alive =
-                    process::tag(s) == CLEANING && c != i && crate::liveness::is_held(probe, c).unwrap_or(true);
+                // A cleaner counts as alive only while its slot's process says it cleans slot i
+                // (a reused slot of a dead cleaner holds a live token but cleans nothing).
+                let cleaner_alive = process::tag(s) == CLEANING
+                    && c != i
+                    && crate::liveness::is_held(probe, c).unwrap_or(true)
+                    && (c >= layout.caps.max_processes
+                        || map
+                            .get::<ProcSlot>(layout.proc(c))
+                            .is_none_or(|cs| cs.cleaning.load(Ordering::Acquire) == i + 1));
                 !cleaner_alive && {
                     let claimed = process::make(process::gen(s), i, CLEANING);
                     slot.state.compare_exchange(s, claimed, Ordering::AcqRel, Ordering::Acquire).is_ok()
