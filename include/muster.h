@@ -40,6 +40,22 @@
  *   process attached to the region: plain writes to any shared or private memory made before
  *   the wait are visible to all the other parties after theirs.
  *
+ * PROCESSES KILLED AT ANY INSTANT
+ *   A process may die (SIGKILL) at any point inside any call. Membership barriers: its members
+ *   are resigned and waiters get MUSTER_EPEERDIED. Alting barriers and channels: the survivors
+ *   never hang on it and every event is seen with the same ticket by all its parties. A party killed while its offer is on the table (blocked in, or just returning from,
+ *   muster_alt_select / muster_alting_sync / muster_alting_poll) can still be counted in the
+ *   one event its select committed to, if a peer completes it before the dead process is
+ *   detected (milliseconds later). This is harmless: it is exactly what a process that died
+ *   just after that select returned would look like (the dead process had offered the barrier,
+ *   and everything it wrote before offering is visible to the other parties), it happens at most
+ *   once per selecting thread of the dead process (a select commits to one guard), and then the
+ *   barrier waits for the front-end to be reset (muster_alting_reset) or attached again. Channels: a
+ *   value whose write returned is read exactly once, in order per writer, unless the reader dies
+ *   after taking it; a writer killed mid-write leaves at most that one value, delivered or not.
+ *   Regions are published complete or not at all (creators killed earlier leave only temporary
+ *   files, removed by the next create of that name).
+ *
  * THREAD SAFETY
  *   All functions may be called from any thread. Each function documents what may run
  *   concurrently on the same handle. In short: counted-barrier handles may be shared by any

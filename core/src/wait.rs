@@ -216,7 +216,10 @@ fn wait_slow<T, P: Parker + ?Sized>(
     idle: &mut impl FnMut(),
 ) -> Result<T, ()> {
     let oversubscribed = parties > parker.cpus();
-    let past = |now: u64| deadline_ns.is_some_and(|d| now >= d);
+    // One defined u64 from here on (u64::MAX: no deadline). Comparing the payload of a `None`
+    // (uninitialised) inside a branchless `min` is harmless but makes memcheck report every wait.
+    let deadline = deadline_ns.unwrap_or(u64::MAX);
+    let past = |now: u64| now >= deadline;
     let sense = parker.contention();
     let may_yield =
         |now: u64| policy.yield_ns > 0 && sense.is_none_or(|c| c.may_yield(now, parties, || parker.sample_load()));
@@ -332,10 +335,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
             record(Adaptive::CAP);
             return Ok(v);
         }
-        let wake_at = match deadline_ns {
-            Some(d) => d.min(now.saturating_add(policy.check_ns)),
-            None => now.saturating_add(policy.check_ns),
-        };
+        let wake_at = deadline.min(now.saturating_add(policy.check_ns));
         parker.park(seq, s | SLEEPERS, if wake_at == u64::MAX { None } else { Some(wake_at) });
         if let Poll::Ready(v) = check(false) {
             record(Adaptive::CAP);

@@ -470,6 +470,11 @@ pub unsafe extern "C" fn muster_alting_contract(frontend: *mut muster_alting, fi
             if n == 0 {
                 return fail(MUSTER_EINVAL, "n is 0");
             }
+            // No expansion is larger than a barrier; a bigger n must not size the index list
+            // (n = 2^32 - 1 spent seconds and gigabytes collecting it; found by fuzzing).
+            if n > muster_core::alting::MAX_FRONTENDS_PER_BARRIER {
+                return fail(MUSTER_EINVAL, "n is larger than any barrier's front-end count");
+            }
             let known = h.expansions.borrow().iter().find(|(f, v)| *f == first_index && v.len() == n as usize).cloned();
             let indices = match known {
                 Some((_, v)) => v,

@@ -406,7 +406,9 @@ impl Barrier {
 
     /// One arrival (plain or dropping), waiting out a completion action of the previous
     /// generation, and running this handle's action if the arrival completes the generation.
-    fn arrive_raw(&self, drop: bool) -> Result<Ticket> {
+    /// `deadline_ns` bounds only the wait for a previous generation's action (then
+    /// [`Error::Timeout`], nothing done).
+    fn arrive_raw(&self, drop: bool, deadline_ns: Option<u64>) -> Result<Ticket> {
         let cell = self.cell()?;
         let parker = &self.region.parker;
         let action = self.has_action.load(Ordering::Acquire);
@@ -435,7 +437,10 @@ impl Barrier {
                     return Ok(t);
                 }
                 Err(StateError::Tripping) => {
-                    cell.wait_trip(parker, process_policy(), || self.region.check_members(self.index))
+                    let watch = || self.region.check_members(self.index);
+                    if !cell.wait_trip(parker, process_policy(), deadline_ns, watch) {
+                        return Err(Error::Timeout);
+                    }
                 }
                 Err(e) => return Err(map_state(e)),
             }
@@ -487,7 +492,7 @@ impl Barrier {
     fn wait_deadline(&self, deadline_ns: Option<u64>) -> Result<WaitResult> {
         let guard = self.admit()?;
         let member = guard.is_some();
-        let ticket = self.arrive_raw(false)?;
+        let ticket = self.arrive_raw(false, deadline_ns)?;
         let done = WaitResult { index: ticket.index, generation: u64::from(ticket.generation) };
         if ticket.released || ticket.tripping {
             return Ok(done);
@@ -540,7 +545,7 @@ impl Barrier {
     /// previous arrival ended ([`Error::Misuse`]).
     pub fn arrive(&self) -> Result<Arrival> {
         let _guard = self.admit()?;
-        let t = self.arrive_raw(false)?;
+        let t = self.arrive_raw(false, None)?;
         let ticket = self.make_ticket(t.generation);
         if self.membership {
             self.pending.store(ticket, Ordering::Release);
@@ -553,7 +558,7 @@ impl Barrier {
     /// `parties` drops by one). The handle can no longer arrive (a member may enroll again).
     pub fn arrive_and_drop(&self) -> Result<Arrival> {
         let _guard = self.admit()?;
-        let t = self.arrive_raw(true)?;
+        let t = self.arrive_raw(true, None)?;
         self.state.store(DROPPED, Ordering::Release);
         self.pending.store(0, Ordering::Release);
         self.unregister();

@@ -60,7 +60,9 @@ pub struct Header {
 pub struct ProcSlot {
     pub state: AtomicU64,
     pub pid: AtomicU32,
-    pub _pad: AtomicU32,
+    /// `p + 1` while this slot's process is cleaning slot `p` (0 otherwise), so a cleaner that
+    /// died and whose slot was reused by a live process is not taken for a live cleaner.
+    pub cleaning: AtomicU32,
 }
 
 /// A name-table entry. `state` = `tag:8 | reserver process slot << 8`.

@@ -98,6 +98,13 @@ pub fn chmod(file: &File, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether a process with this pid exists (any owner: `EPERM` counts as existing).
+pub fn pid_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 performs only the existence and permission checks; no signal is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 /// Path of a region file.
 pub fn region_path(name: &str) -> PathBuf {
     PathBuf::from(SHM_DIR).join(name)

@@ -9,7 +9,8 @@
 //! * **Death.** A slot is dead when it is ALIVE but its token is free. Whoever notices (a waiter's
 //!   periodic liveness check, an attach sweep) elects itself cleaner with one CAS
 //!   ALIVE(gen) → CLEANING(gen, me), so exactly one process cleans a given death. A cleaner that
-//!   dies is superseded the same way (its own token is free).
+//!   dies is superseded the same way (its own token is free, or its slot was reused by a process
+//!   that is not cleaning: each slot's `cleaning` field names the slot its process is cleaning).
 //! * **Cleaning** finishes any membership change the dead process was making, resigns its member
 //!   handles from membership barriers and breaks the current generation of every barrier it was
 //!   a party of (counted or membership) with `PeerDied(pid)`, then frees the slot.
@@ -49,6 +50,12 @@ impl Inner {
         liveness::is_held(&self.probe, p).unwrap_or(true)
     }
 
+    /// Whether the process in slot `c` is alive and cleaning slot `p` (a live process that merely
+    /// reused the slot of a cleaner that died is not).
+    pub(crate) fn cleaner_active(&self, c: u32, p: u32) -> bool {
+        self.token_held(c) && self.proc_slot(c).is_some_and(|s| s.cleaning.load(Ordering::Acquire) == p + 1)
+    }
+
     /// If process slot `p` belongs to a dead process (or to a dead cleaner), cleans it up.
     /// Returns true if this call cleaned it.
     pub(crate) fn reap(&self, p: u32) -> bool {
@@ -56,18 +63,29 @@ impl Inner {
         let s = slot.state.load(Ordering::Acquire);
         let dead = match tag(s) {
             ALIVE => !self.token_held(p),
-            CLEANING => cleaner(s) != self.slot && !self.token_held(cleaner(s)) && !self.token_held(p),
+            CLEANING => cleaner(s) != self.slot && !self.cleaner_active(cleaner(s), p) && !self.token_held(p),
             _ => false,
         };
         if !dead {
             return false;
         }
+        // Announce before claiming, so nobody sees our claim without it (see `cleaner_active`).
+        let me = self.proc_slot(self.slot);
+        if let Some(m) = me {
+            m.cleaning.store(p + 1, Ordering::Release);
+        }
         let claimed = make(gen(s), self.slot, CLEANING);
         if slot.state.compare_exchange(s, claimed, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            if let Some(m) = me {
+                m.cleaning.store(0, Ordering::Release);
+            }
             return false;
         }
         self.clean_slot(p);
         let _ = slot.state.compare_exchange(claimed, make(gen(s), 0, FREE), Ordering::AcqRel, Ordering::Acquire);
+        if let Some(m) = me {
+            m.cleaning.store(0, Ordering::Release);
+        }
         // Its alting agents now carry a dead token: withdraw their offers, free their front-ends.
         self.reap_alting();
         true

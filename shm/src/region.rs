@@ -5,7 +5,8 @@
 //!   publishes it with `link(2)`, which fails with `EEXIST` if the name is taken. A region is
 //!   therefore never visible half-initialised, and two racing creators cannot both succeed. The
 //!   creator holds a lock on its sidecar from before the link until it is attached, so a fresh
-//!   region is never taken for stale by `muster clean` (see `clean.rs`).
+//!   region is never taken for stale by `muster clean` (see `clean.rs`). A creator killed before
+//!   publishing leaves only its temporary file, which the next `create` of that name removes.
 //! * **Open** maps the file and validates the header (magic, layout version, layout hash, sizes,
 //!   capacities) before touching anything else. Files written by a foreign creator that publish
 //!   before initialising are waited for (bounded) while their header says "not ready".
@@ -113,6 +114,36 @@ impl std::fmt::Debug for Region {
     }
 }
 
+/// Removes temporary files of `name` left by creators that died before publishing
+/// (`.<name>.<pid>.<n>.tmp`): the pid no longer exists *and* nobody holds the file's OFD lock,
+/// which a creator takes right after creating it and keeps until it has published (so a creator
+/// in another pid namespace is not mistaken for a dead one). A recycled pid only delays the
+/// removal to a later create.
+fn remove_dead_creators_tmp(name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(dir) = std::fs::read_dir(mapping::SHM_DIR) else { return };
+    for e in dir.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|mid| mid.split_once('.'))
+            .filter(|(_, n)| n.parse::<u64>().is_ok())
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || mapping::pid_exists(pid) {
+            continue;
+        }
+        let Ok(f) = mapping::open_file(&e.path(), libc::O_RDWR, 0) else { continue };
+        if Token::try_lock(&f, 0).unwrap_or(false) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn tmp_name(name: &str) -> String {
     static COUNTER: StdAtomicU64 = StdAtomicU64::new(0);
     format!(".{name}.{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
@@ -136,6 +167,7 @@ impl Region {
             return Err(Error::InvalidArgument("mode must be a permission mode including 0o600"));
         }
         let layout = Layout::new(config.capacities())?;
+        remove_dead_creators_tmp(name);
         let tmp = std::path::PathBuf::from(mapping::SHM_DIR).join(tmp_name(name));
         let file =
             mapping::open_file(&tmp, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(Error::from_open)?;
@@ -143,6 +175,11 @@ impl Region {
             let _ = std::fs::remove_file(&tmp);
             e
         };
+        // "Creator alive" for `remove_dead_creators_tmp`: the OFD lock lives as long as this dup.
+        let tmp_lock = file.try_clone().map_err(|e| cleanup(Error::Io(e)))?;
+        if !Token::try_lock(&tmp_lock, 0).map_err(|e| cleanup(Error::Io(e)))? {
+            return Err(cleanup(Error::Exists));
+        }
         file.set_len(layout.total).map_err(|e| cleanup(Error::from_open(e)))?;
         mapping::chmod(&file, config.mode).map_err(|e| cleanup(Error::Io(e)))?;
         let map = Mapping::new(file, layout.total).map_err(cleanup)?;
@@ -153,6 +190,7 @@ impl Region {
         let creating = hold_sidecar(name, config.mode).map_err(cleanup)?;
         let linked = mapping::link_file(&tmp, &mapping::region_path(name));
         let _ = std::fs::remove_file(&tmp);
+        drop(tmp_lock);
         linked.map_err(Error::from_open)?;
         let region = Region::open(name);
         drop(creating);
@@ -211,10 +249,13 @@ impl Region {
         if let Some(p) = inner.proc_slot(slot) {
             if let Some(gen) = pending {
                 // Clean the previous (dead) owner's memberships before reusing the slot.
+                p.cleaning.store(slot + 1, Ordering::Release);
                 inner.clean_slot(slot);
+                p.cleaning.store(0, Ordering::Release);
                 p.pid.store(std::process::id(), Ordering::Relaxed);
                 p.state.store(process::make(gen.wrapping_add(1), 0, ALIVE), Ordering::Release);
             } else {
+                p.cleaning.store(0, Ordering::Release);
                 p.pid.store(std::process::id(), Ordering::Relaxed);
             }
             inner.slot_gen.store(process::gen(p.state.load(Ordering::Acquire)), Ordering::Relaxed);
@@ -403,8 +444,15 @@ fn attach(map: &Mapping, layout: &Layout, name: &str, probe: &File) -> Result<(u
                 .is_ok(),
             ALIVE | CLEANING => {
                 let c = process::cleaner(s);
-                let cleaner_alive =
-                    process::tag(s) == CLEANING && c != i && crate::liveness::is_held(probe, c).unwrap_or(true);
+                // A cleaner counts as alive only while its slot's process says it cleans slot i
+                // (a reused slot of a dead cleaner holds a live token but cleans nothing).
+                let cleaner_alive = process::tag(s) == CLEANING
+                    && c != i
+                    && crate::liveness::is_held(probe, c).unwrap_or(true)
+                    && (c >= layout.caps.max_processes
+                        || map
+                            .get::<ProcSlot>(layout.proc(c))
+                            .is_none_or(|cs| cs.cleaning.load(Ordering::Acquire) == i + 1));
                 !cleaner_alive && {
                     let claimed = process::make(process::gen(s), i, CLEANING);
                     slot.state.compare_exchange(s, claimed, Ordering::AcqRel, Ordering::Acquire).is_ok()

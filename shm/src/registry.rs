@@ -1,12 +1,14 @@
 //! The name table: a lock-free, insert-only, open-addressed map from barrier names to slots.
 //!
 //! Entry `i` of the name table owns barrier cell `i`. Entry state word: `tag:8 | reserver << 8`
-//! with tags FREE → RESERVED(process slot) → LIVE. Entries never return to FREE, so a probe chain
+//! with tags FREE → RESERVED(process slot, slot generation) → LIVE. Entries never return to FREE, so a probe chain
 //! never breaks. Insertion reserves a FREE entry by CAS, writes the name, kind and a fresh cell,
 //! and publishes LIVE with `Release`; lookups read LIVE entries with `Acquire` and compare names.
 //! Two processes racing to create one name serialise on the first FREE entry of its probe chain:
-//! the loser waits for the winner's LIVE and finds the name there. A reserver that dies (its
-//! liveness token is free) is superseded by CAS.
+//! the loser waits for the winner's LIVE and finds the name there. A reserver that dies is
+//! superseded by CAS: its liveness token is free, or its process slot was already taken over by
+//! a newer process (the slot generation moved on; the slot alone would name the new process,
+//! which then waited for its own predecessor's reservation forever).
 
 use crate::error::{Error, Result};
 use crate::layout::NameEntry;
@@ -27,6 +29,10 @@ pub const CHANNEL: u32 = 0b11 << 30;
 /// Mask of the tag bits of `kind`.
 pub const KIND_TAG: u32 = 0b11 << 30;
 const STUCK: Duration = Duration::from_secs(2);
+/// Bits of the reserver field: process slot (max_processes <= 4096) and low slot-generation bits.
+const SLOT_BITS: u32 = 12;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+const GEN_MASK: u32 = (1 << 12) - 1;
 
 fn write_name(e: &NameEntry, name: &[u8]) {
     let mut buf = [0u8; MAX_NAME];
@@ -60,6 +66,21 @@ pub struct Found {
 }
 
 impl Inner {
+    /// This process's reserver field (slot and low generation bits).
+    fn reserver(&self) -> u32 {
+        (self.slot & SLOT_MASK) | ((self.slot_gen.load(Ordering::Relaxed) & GEN_MASK) << SLOT_BITS)
+    }
+
+    /// Whether the process that wrote reserver field `r` is still alive in its slot.
+    fn reserver_alive(&self, r: u32) -> bool {
+        let (slot, gen) = (r & SLOT_MASK, (r >> SLOT_BITS) & GEN_MASK);
+        let Some(p) = self.proc_slot(slot) else { return false };
+        let s = p.state.load(Ordering::Acquire);
+        crate::process::tag(s) == crate::process::ALIVE
+            && crate::process::gen(s) & GEN_MASK == gen
+            && self.token_held(slot)
+    }
+
     /// Finds the plain barrier `name`, creating it with `kind` (and `parties` for its cell) if
     /// missing.
     pub(crate) fn find_or_create(&self, name: &str, kind: u32, parties: u32) -> Result<Found> {
@@ -92,9 +113,9 @@ impl Inner {
             loop {
                 let st = e.state.load(Ordering::Acquire);
                 match st & 0xff {
-                    FREE | RESERVED if st & 0xff == FREE || !self.token_held(st >> 8) => {
+                    FREE | RESERVED if st & 0xff == FREE || !self.reserver_alive(st >> 8) => {
                         let Some(create) = create else { return Err(Error::NotFound) };
-                        let mine = RESERVED | (self.slot << 8);
+                        let mine = RESERVED | (self.reserver() << 8);
                         if e.state.compare_exchange(st, mine, Ordering::AcqRel, Ordering::Acquire).is_err() {
                             continue;
                         }

@@ -46,6 +46,7 @@ matters. Objects of this module must not be used in a child created by ``fork`` 
 import ctypes
 import ctypes.util
 import os
+import signal
 import threading
 
 __all__ = [
@@ -576,10 +577,20 @@ class Barrier:
         if self._interrupted is not None:
             ticket, index = self._interrupted
         else:
-            t = ctypes.c_uint64()
-            index = self._checked(_barrier_arrive(h, ctypes.byref(t)))
-            ticket = t.value
-        self._interrupted = (ticket, index)
+            # SIGINT is held back from the arrival until the ticket is recorded: a
+            # KeyboardInterrupt between the two would lose the arrival's ticket, and the next
+            # wait() would arrive a second time.
+            main = threading.current_thread() is threading.main_thread()
+            if main:
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                t = ctypes.c_uint64()
+                index = self._checked(_barrier_arrive(h, ctypes.byref(t)))
+                ticket = t.value
+                self._interrupted = (ticket, index)
+            finally:
+                if main:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
         while True:
             rc = _barrier_await(h, ticket, self._SLICE_NS)  # signals are handled between slices
             if rc != ETIMEDOUT:

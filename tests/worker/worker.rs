@@ -14,6 +14,7 @@
 //! * `goldsmith ...`: see [`goldsmith`]; the other alting roles live in `alting.rs`.
 
 mod alting;
+mod crash;
 mod plain_kill;
 
 use muster::{Region, RegionConfig};
@@ -211,6 +212,10 @@ fn main() {
         Some("poll-partner") => alting::poll_partner(&a),
         Some("expand-load") => alting::expand_load(&a),
         Some("kill-sel") => alting::kill_sel(&a),
+        Some("crash-gold") => crash::gold(&a),
+        Some("crash-writer") => crash::writer(&a),
+        Some("crash-reader") => crash::reader(&a),
+        Some("crash-region") => crash::region_racer(&a),
         Some("join-and-hang") => {
             let region = Region::open(&a[2]).unwrap_or_else(|e| fail(format!("open: {e}")));
             let _b = region.join(&a[3]).unwrap_or_else(|e| fail(format!("join: {e}")));

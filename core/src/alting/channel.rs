@@ -39,6 +39,34 @@ pub struct ChannelConfig {
     pub one_to_one: bool,
 }
 
+/// Detects a ring position that stays inconsistent: the hint (`head`/`tail`) and the slot's state
+/// word both unchanged while they disagree. Honest peers only produce a disagreement with a stale
+/// hint, which moves on at once; an unchanged pair seen [`Stuck::LIMIT`] times in a row was
+/// written by no correct peer (a corrupt region), so the operation fails with `Corrupt` within
+/// microseconds instead of spinning out the full loop cap.
+#[derive(Default)]
+struct Stuck {
+    last: Option<(u64, u64)>,
+    count: u32,
+}
+
+impl Stuck {
+    const LIMIT: u32 = 1024;
+
+    fn check(&mut self, hint: u64, raw: u64) -> Result<(), AltError> {
+        if self.last == Some((hint, raw)) {
+            self.count += 1;
+            if self.count >= Self::LIMIT {
+                return Err(AltError::Corrupt);
+            }
+        } else {
+            self.last = Some((hint, raw));
+            self.count = 0;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy)]
 pub(crate) struct Cfg {
     cap: u64,
@@ -123,6 +151,7 @@ impl<'a> Alt<'a> {
 
     /// Consumes (or with `peek`, only looks for) the oldest value.
     fn ring_pop(&self, c: &ChannelCell, ring: &[ChanSlotCell], cap: u64, peek: bool) -> Result<Option<u64>, AltError> {
+        let mut stuck = Stuck::default();
         for _ in 0..LOOP_CAP {
             let h = c.head.0.load(Acquire);
             let slot = &ring[(h % cap) as usize];
@@ -152,6 +181,8 @@ impl<'a> Alt<'a> {
                 }
             } else if s.at(h.wrapping_add(cap)) {
                 let _ = c.head.0.compare_exchange(h, h.wrapping_add(1), AcqRel, Relaxed);
+            } else {
+                stuck.check(h, raw)?;
             }
         }
         Err(AltError::Corrupt)
@@ -160,6 +191,7 @@ impl<'a> Alt<'a> {
     /// Appends `v`; `Ok(false)` when full (never in overwrite mode).
     fn ring_push(&self, c: &ChannelCell, ring: &[ChanSlotCell], cfg: Cfg, me: u32, v: u64) -> Result<bool, AltError> {
         let cap = cfg.cap;
+        let mut stuck = Stuck::default();
         for i in 0..LOOP_CAP {
             let t = c.tail.0.load(Acquire);
             let slot = &ring[(t % cap) as usize];
@@ -186,11 +218,19 @@ impl<'a> Alt<'a> {
                         }
                     }
                     SlotFlag::Reserved if cfg.overwrite => self.parker.yield_now(),
-                    SlotFlag::Free => {}
+                    SlotFlag::Free => stuck.check(t, raw)?,
                     _ => return Ok(false),
                 }
-            } else if i % 64 == 63 {
-                self.parker.yield_now();
+            } else if s.at(t.wrapping_add(cap)) {
+                // Position t was already written and consumed: the tail hint lags (a writer died
+                // between its reserve and its tail update, and the reader took the hole it left).
+                // Help the hint on, as readers do with `head`.
+                let _ = c.tail.0.compare_exchange(t, t.wrapping_add(1), AcqRel, Relaxed);
+            } else {
+                stuck.check(t, raw)?;
+                if i % 64 == 63 {
+                    self.parker.yield_now();
+                }
             }
         }
         Err(AltError::Corrupt)
@@ -336,5 +376,76 @@ impl<'a> Alt<'a> {
             }
         }
         holes
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::{AltCapacities, AltPolicy, HeapAlting, InProcess};
+    use super::*;
+    use crate::sync::AtomicU32;
+    use crate::wait::Parker;
+
+    /// A parker that only yields (the test never blocks).
+    struct Spin;
+    impl Parker for Spin {
+        fn park(&self, _: &AtomicU32, _: u32, _: Option<u64>) {
+            std::thread::yield_now();
+        }
+        fn unpark_all(&self, _: &AtomicU32) {}
+        fn now_ns(&self) -> u64 {
+            0
+        }
+        fn yield_now(&self) {
+            std::thread::yield_now();
+        }
+        fn cpus(&self) -> u32 {
+            1
+        }
+    }
+
+    /// Regression (found by `scripts/soak-alting.sh`): a one-to-one writer killed between its
+    /// reserve CAS and its tail update leaves `tail` one behind; once the reader has taken the
+    /// hole, the slot is FREE one lap ahead of the hint. The next writer must help the hint on;
+    /// it used to fail with `Corrupt` (after spinning out the loop cap).
+    #[test]
+    fn writer_helps_a_lagging_tail_hint() {
+        let caps =
+            AltCapacities { agents: 4, barriers: 1, frontends_per_barrier: 2, channels: 1, slots_per_channel: 4 };
+        let heap = HeapAlting::new(caps).unwrap();
+        let alt = Alt::new(heap.tables(), &Spin, &InProcess, AltPolicy::default());
+        let w = alt.register_agent(1).unwrap();
+        for one_to_one in [false, true] {
+            let ch = alt.channel_create(ChannelConfig { capacity: 4, overwrite: false, one_to_one }).unwrap();
+            assert_eq!(alt.channel_try_write(ch, w, 1), Ok(true));
+            assert_eq!(alt.channel_try_read(ch), Ok(Some(1)));
+            // The state a killed writer leaves once its hole was consumed: tail back at 0 while
+            // slot 0 is FREE(4).
+            let (c, _) = alt.channel_checked(ch).unwrap();
+            c.tail.0.store(0, Relaxed);
+            assert_eq!(alt.channel_try_write(ch, w, 2), Ok(true));
+            assert_eq!(alt.channel_try_read(ch), Ok(Some(2)));
+            for v in 3..12 {
+                assert_eq!(alt.channel_try_write(ch, w, v), Ok(true));
+                assert_eq!(alt.channel_try_read(ch), Ok(Some(v)));
+            }
+            alt.channel_destroy(ch).unwrap();
+        }
+    }
+
+    /// A ring position that stays inconsistent (no correct peer writes it) fails fast.
+    #[test]
+    fn persistently_inconsistent_slot_is_corrupt() {
+        let caps =
+            AltCapacities { agents: 4, barriers: 1, frontends_per_barrier: 2, channels: 1, slots_per_channel: 4 };
+        let heap = HeapAlting::new(caps).unwrap();
+        let alt = Alt::new(heap.tables(), &Spin, &InProcess, AltPolicy::default());
+        let w = alt.register_agent(1).unwrap();
+        let ch = alt.channel_create(ChannelConfig { capacity: 4, overwrite: false, one_to_one: false }).unwrap();
+        let (c, _) = alt.channel_checked(ch).unwrap();
+        c.head.0.store(1000, Relaxed);
+        c.tail.0.store(1000, Relaxed);
+        assert_eq!(alt.channel_try_read(ch), Err(AltError::Corrupt));
+        assert_eq!(alt.channel_try_write(ch, w, 1), Err(AltError::Corrupt));
     }
 }

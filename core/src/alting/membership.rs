@@ -344,6 +344,11 @@ impl<'a> Alt<'a> {
         if n == 0 {
             return Err(AltError::InvalidArgument);
         }
+        // More than a barrier can hold never fits (and must not size an allocation: a caller's
+        // n = 2^32 - 1 aborted the process for lack of memory; found by fuzzing the C ABI).
+        if n > self.t.fe_per_barrier {
+            return Err(AltError::Capacity);
+        }
         self.live_agent(agent)?;
         let b = self.own_frontend(fe, agent)?;
         let bc = self.t.barrier(b)?;

@@ -82,6 +82,14 @@
 //! Front-ends of a dead agent are either left enrolled-unowned ([`DeathPolicy::LeaveEnrolled`], JCSP:
 //! the barrier blocks until [`Alt::reset_frontend`] or [`Alt::attach`] by another agent) or resigned
 //! ([`DeathPolicy::Resign`]: the survivors go on). `poll(0)`-only parties never synchronise (JCSP).
+//!
+//! A dead agent's offer stays on the table until its cleanup, so a peer may still complete the
+//! one event the dead agent's last select committed to (the offer word's single commit point
+//! makes it all-or-nothing for every party). That is indistinguishable from the agent dying just
+//! after its select returned, happens at most once per dead agent, and is documented for users
+//! in `include/muster.h` ("PROCESSES KILLED AT ANY INSTANT"); `tests/crash_alting.rs` checks it
+//! under thousands of random-instant kills. Closing it would cost a liveness probe per party per
+//! completion.
 
 mod channel;
 mod cleanup;

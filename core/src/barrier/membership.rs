@@ -131,6 +131,9 @@ fn counter(count: u32, seq: u16) -> u32 {
 
 /// Iterations between liveness checks of a lock owner while waiting for the lock.
 const CHECK_EVERY: u32 = 256;
+/// How long one unchanged lock descriptor held by a live owner may block a change before the
+/// word is judged corrupt (a scribbled region must give an error, never a hang).
+const STUCK_NS: u64 = 2_000_000_000;
 
 impl BarrierCell {
     /// The process slot holding the membership lock, if any (for liveness checks).
@@ -255,6 +258,7 @@ impl BarrierCell {
     ) -> Result<u16, StateError> {
         let me = table.me();
         let mut tries: u32 = 0;
+        let mut held: Option<(u64, u64)> = None;
         loop {
             let m = self.mop.load(Ordering::Acquire);
             match owner(m) {
@@ -273,6 +277,19 @@ impl BarrierCell {
                 // recovered its locks, so a lock under our own slot is a live thread's).
                 Some(o) => {
                     tries = tries.wrapping_add(1);
+                    if tries.is_multiple_of(CHECK_EVERY) {
+                        // A live holder keeps the lock for microseconds (no waiting inside). The
+                        // same descriptor for seconds is a scribbled word, not a slow peer.
+                        let now = parker.now_ns();
+                        match held {
+                            Some((hm, since)) if hm == m => {
+                                if now.saturating_sub(since) > STUCK_NS {
+                                    return Err(StateError::Corrupt);
+                                }
+                            }
+                            _ => held = Some((m, now)),
+                        }
+                    }
                     if o != me && tries.is_multiple_of(CHECK_EVERY) && table.is_dead(o) {
                         self.recover(table, m);
                     } else if tries < 64 {

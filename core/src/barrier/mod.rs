@@ -469,10 +469,17 @@ impl BarrierCell {
         }
     }
 
-    /// Waits (no deadline) until the word is no longer tripping, so an arrival for the next
+    /// Waits until the word is no longer tripping, so an arrival for the next
     /// generation can go ahead. `idle` is the liveness hook (a tripper that dies is cleaned up
     /// and the generation broken by whoever notices).
-    pub fn wait_trip<P: Parker + ?Sized>(&self, parker: &P, policy: &WaitPolicy, idle: impl FnMut()) {
+    /// Returns false if `deadline_ns` passed first.
+    pub fn wait_trip<P: Parker + ?Sized>(
+        &self,
+        parker: &P,
+        policy: &WaitPolicy,
+        deadline_ns: Option<u64>,
+        idle: impl FnMut(),
+    ) -> bool {
         let check = |strong: bool| {
             let w = if strong { self.word.fetch_add(0, Ordering::AcqRel) } else { self.word.load(Ordering::Acquire) };
             if State::decode(w).tripping {
@@ -482,7 +489,7 @@ impl BarrierCell {
             }
         };
         let parties = self.state().parties;
-        let _ = wait_for(parker, policy, &self.seq, parties, None, None, check, idle);
+        wait_for(parker, policy, &self.seq, parties, deadline_ns, None, check, idle).is_ok()
     }
 
     /// Publishes the state after a transition that ends waits: copies the latest word into the
