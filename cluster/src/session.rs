@@ -80,9 +80,11 @@ impl Cluster {
         let urls = config.urls();
         let deadline = Instant::now() + ttl;
         let (client, lease) = rt.block_on(async {
+            // A request stuck on a dead etcd member gives up after a quarter of the TTL, so the
+            // retry reaches a live member well within the step's deadline.
             let opts = ConnectOptions::new()
-                .with_connect_timeout(ttl)
-                .with_timeout(ttl)
+                .with_connect_timeout(per_try(ttl))
+                .with_timeout(per_try(ttl))
                 .with_keep_alive(Duration::from_millis(500), ttl);
             let client = tokio::time::timeout(ttl, Client::connect(urls.clone(), Some(opts)))
                 .await
@@ -173,6 +175,11 @@ impl Drop for Session {
             .rt
             .block_on(async move { tokio::time::timeout(Duration::from_millis(500), c.lease_revoke(lease)).await });
     }
+}
+
+/// How long one try of an etcd call may take: a quarter of the TTL, at least 250 ms.
+pub(crate) fn per_try(ttl: Duration) -> Duration {
+    (ttl / 4).max(Duration::from_millis(250))
 }
 
 /// Retries `f` on failure until `deadline`, each try bounded by what is left.
