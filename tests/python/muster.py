@@ -86,6 +86,7 @@ EPERM = -14
 ENOMEM = -15
 EIO = -16
 EACTION = -17
+EUNAVAILABLE = -18
 EINTERNAL = -32
 
 # Flags and select modes (include/muster.h).
