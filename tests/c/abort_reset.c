@@ -5,15 +5,6 @@
 
 #include <stdint.h>
 
-static muster_barrier *child_barrier(const char *name, uint32_t parties) {
-    muster_region *cr = NULL;
-    muster_barrier *cb = NULL;
-    OK(muster_region_open(test_region, &cr));
-    OK(muster_barrier_open(cr, name, parties, &cb));
-    OK(muster_region_close(cr));
-    return cb;
-}
-
 static void local(muster_region *r) {
     muster_barrier *b = NULL;
     uint64_t g0 = 0, g1 = 0;

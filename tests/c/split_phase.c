@@ -14,15 +14,6 @@ struct shared {
 };
 static struct shared *sh;
 
-static muster_barrier *child_barrier(const char *name, uint32_t parties) {
-    muster_region *cr = NULL;
-    muster_barrier *cb = NULL;
-    OK(muster_region_open(test_region, &cr));
-    OK(muster_barrier_open(cr, name, parties, &cb));
-    OK(muster_region_close(cr));
-    return cb;
-}
-
 static int count_action(void *arg) {
     struct shared *s = (struct shared *)arg;
     uint32_t sum = 0;

@@ -125,4 +125,15 @@ static inline pid_t fork_child(void) {
     return pid;
 }
 
+/* In a forked child: opens the test region again and the barrier `name` in it (the child must
+ * not use the parent's handles). */
+static inline muster_barrier *child_barrier(const char *name, uint32_t parties) {
+    muster_region *cr = NULL;
+    muster_barrier *cb = NULL;
+    OK(muster_region_open(test_region, &cr));
+    OK(muster_barrier_open(cr, name, parties, &cb));
+    OK(muster_region_close(cr));
+    return cb;
+}
+
 #endif /* MUSTER_TESTUTIL_H */
