@@ -578,12 +578,14 @@ class Barrier:
         if self._interrupted is not None:
             ticket, index = self._interrupted
         else:
-            # SIGINT is held back from the arrival until the ticket is recorded: a
-            # KeyboardInterrupt between the two would lose the arrival's ticket, and the next
-            # wait() would arrive a second time.
+            # A KeyboardInterrupt between the arrival and recording its ticket would make the
+            # next wait() arrive a second time, so SIGINT's Python handler is deferred across
+            # that window. (Masking the signal is not enough: with a second thread, such as a
+            # multiprocessing queue's feeder, the kernel delivers SIGINT to that thread.)
             main = threading.current_thread() is threading.main_thread()
+            deferred = []
             if main:
-                held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                handler = signal.signal(signal.SIGINT, lambda *a: deferred.append(a))
             try:
                 t = ctypes.c_uint64()
                 index = self._checked(_barrier_arrive(h, ctypes.byref(t)))
@@ -591,7 +593,9 @@ class Barrier:
                 self._interrupted = (ticket, index)
             finally:
                 if main:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                    signal.signal(signal.SIGINT, handler)
+                    if deferred and callable(handler):
+                        handler(*deferred[0])
         while True:
             rc = _barrier_await(h, ticket, self._SLICE_NS)  # signals are handled between slices
             if rc != ETIMEDOUT:
