@@ -152,9 +152,7 @@ impl Inner {
 impl Region {
     /// The calling thread's agent in this region (registered on first use).
     fn agent(&self) -> Result<Arc<Agent>> {
-        if !self.inner.token_alive_here() {
-            return Err(Error::Misuse("region handle used in a forked child; open the region again"));
-        }
+        self.refuse_forked()?;
         let me = std::thread::current().id();
         let mut map = self.inner.agents.0.lock().map_err(|_| Error::Misuse("agent registry poisoned"))?;
         if let Some(a) = map.get(&me).and_then(Weak::upgrade) {
@@ -285,9 +283,7 @@ impl Drop for AltingBarrier {
 
 /// The region's protocol context, refusing handles inherited across `fork`.
 fn alt_of(agent: &Agent) -> Result<Alt<'_>> {
-    if !agent.region.token_alive_here() {
-        return Err(Error::Misuse("region handle used in a forked child; open the region again"));
-    }
+    agent.region.refuse_forked()?;
     agent.region.alt()
 }
 

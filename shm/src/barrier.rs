@@ -177,9 +177,7 @@ impl Region {
         if parties > MAX_PARTIES {
             return Err(Error::InvalidArgument("parties must be at most 16383"));
         }
-        if !self.inner.token_alive_here() {
-            return Err(Error::Misuse("region handle used in a forked child; open the region again"));
-        }
+        self.refuse_forked()?;
         let kind = if parties == 0 { MEMBERSHIP } else { parties };
         let found = self.inner.find_or_create(name, kind, parties)?;
         if found.kind & crate::registry::KIND_TAG == crate::registry::ALTING
@@ -237,10 +235,7 @@ impl Barrier {
     }
 
     fn check_process(&self) -> Result<()> {
-        if !self.region.token_alive_here() {
-            return Err(Error::Misuse("region handle used in a forked child; open the region again"));
-        }
-        Ok(())
+        self.region.refuse_forked()
     }
 
     /// The barrier's name.
@@ -348,15 +343,17 @@ impl Barrier {
         (u64::from(self.tag) << 32) | u64::from(generation)
     }
 
+    /// This process's counter in the barrier's member table.
+    fn own_count(&self) -> Option<&AtomicU32> {
+        self.region.member_count(self.index, self.region.slot)
+    }
+
     /// Counted barriers: records this handle's process as a party before its first arrival.
     fn register(&self) -> Result<()> {
         if self.membership || self.registered.load(Ordering::Acquire) {
             return Ok(());
         }
-        let count = self
-            .region
-            .member_count(self.index, self.region.slot)
-            .ok_or_else(|| Error::Corrupt("member table out of bounds".into()))?;
+        let count = self.own_count().ok_or_else(|| Error::Corrupt("member table out of bounds".into()))?;
         // Count first, flag second: there is no instant at which this process has arrived
         // without being known. A thread that loses the race gives its count back.
         count
@@ -372,7 +369,7 @@ impl Barrier {
 
     fn unregister(&self) {
         if self.registered.swap(false, Ordering::AcqRel) {
-            if let Some(count) = self.region.member_count(self.index, self.region.slot) {
+            if let Some(count) = self.own_count() {
                 count_down(count);
             }
         }

@@ -150,14 +150,10 @@ fn tmp_name(name: &str) -> String {
 }
 
 impl Region {
-    /// [`Error::Misuse`] in a forked child that inherited this handle (its liveness token is the
-    /// parent's): objects it created would carry the parent's identity.
+    /// [`Error::Misuse`] in a forked child that inherited this handle (see
+    /// `Inner::refuse_forked`).
     pub(crate) fn refuse_forked(&self) -> Result<()> {
-        if self.inner.token_alive_here() {
-            Ok(())
-        } else {
-            Err(Error::Misuse("region handle used in a forked child; open the region again"))
-        }
+        self.inner.refuse_forked()
     }
 
     /// Creates a region; fails with [`Error::Exists`] if the name is taken.
@@ -474,6 +470,15 @@ impl Inner {
     /// False in a forked child that inherited this handle (its liveness token is the parent's).
     pub(crate) fn token_alive_here(&self) -> bool {
         self._token.held_by_caller()
+    }
+    /// [`Error::Misuse`] in a forked child that inherited this handle (its liveness token is the
+    /// parent's): whatever it did would carry the parent's identity.
+    pub(crate) fn refuse_forked(&self) -> Result<()> {
+        if self.token_alive_here() {
+            Ok(())
+        } else {
+            Err(Error::Misuse("region handle used in a forked child; open the region again"))
+        }
     }
     pub(crate) fn proc_slot(&self, p: u32) -> Option<&ProcSlot> {
         (p < self.layout.caps.max_processes).then(|| self.map.get(self.layout.proc(p))).flatten()
