@@ -12,6 +12,9 @@ import org.muster.Region;
  * <li>{@code muster_alting_index(fe)}: a front-end handle in, an int out, with libmuster's
  *     per-call checks (NULL, owning thread, fork) but no shared-memory work: the shape of the
  *     binding's hot calls ({@code muster_alting_sync}, {@code muster_alt_select});
+ * <li>{@code muster_alting_completions(fe, &out)}: an out-parameter (JNA: a reused {@code
+ *     long[1]}, as the binding passes them, or an 8-byte {@code Memory}; JNI: the value as the
+ *     result), the shape of channel reads and tickets;
  * <li>{@code muster_alting_poll(fe, 0)} on a one-party alting barrier: a whole barrier
  *     completion (it fires every time), i.e. the cheapest real sync.
  * </ul>
@@ -40,6 +43,11 @@ public final class CallCost {
         static native int muster_alting_index(long fe);
 
         static native int muster_alting_poll(long fe, long offerNs);
+
+        static native int muster_alting_completions(long fe, long[] out);
+
+        @SuppressWarnings("overloads")
+        static native int muster_alting_completions(long fe, Pointer out);
     }
 
     /** Interface mapping: a proxy per call (reflection and argument conversion). */
@@ -55,22 +63,32 @@ public final class CallCost {
 
     static native int jniPoll(long fe, long offerNs);
 
+    static native long jniCompletions(long fe);
+
     interface Call {
         long call();
     }
 
+    /**
+     * The fastest of five timed rounds of {@code n / 5} calls each, after {@code n / 2} warm-up
+     * calls (the minimum, since other processes only ever add time).
+     */
     static double nsPerCall(String what, int n, Call c) {
         long sink = 0;
         for (int i = 0; i < n / 2; i++) {
             sink += c.call(); // warm-up: let the JIT compile the call path
         }
-        long t0 = System.nanoTime();
-        for (int i = 0; i < n; i++) {
-            sink += c.call();
+        int per = Math.max(1, n / 5);
+        double best = Double.MAX_VALUE;
+        for (int round = 0; round < 5; round++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < per; i++) {
+                sink += c.call();
+            }
+            best = Math.min(best, (System.nanoTime() - t0) / (double) per);
         }
-        double ns = (System.nanoTime() - t0) / (double) n;
-        System.out.printf("%-40s %8.1f ns/call (checksum %d)%n", what, ns, sink);
-        return ns;
+        System.out.printf("%-48s %8.1f ns/call (checksum %d)%n", what, best, sink);
+        return best;
     }
 
     static byte[] z(String s) {
@@ -94,6 +112,8 @@ public final class CallCost {
         ok(Direct.muster_alting_create(region, z("one"), 1), "alting_create");
         ok(Direct.muster_alting_attach(region, z("one"), 0, out), "alting_attach");
         long fe = out[0];
+        long[] one = new long[1];
+        com.sun.jna.Memory mem = new com.sun.jna.Memory(8);
         try (Region r = Region.open(name)) {
             AltingBarrier api = AltingBarrier.create(r, "api", 1)[0];
             double[] v = {
@@ -103,13 +123,25 @@ public final class CallCost {
                 nsPerCall("alting_index(fe): JNI", n, () -> jniIndex(fe)),
                 nsPerCall("alting_index(fe): JNA direct", n, () -> Direct.muster_alting_index(fe)),
                 nsPerCall("alting_index(fe): JNA interface", n, () -> lib.muster_alting_index(fe)),
+                nsPerCall("alting_completions(fe, &out): JNI", n, () -> jniCompletions(fe)),
+                nsPerCall("alting_completions(fe, &out): JNA direct", n, () -> {
+                    Direct.muster_alting_completions(fe, one);
+                    return one[0];
+                }),
+                nsPerCall("alting_completions(fe, &out): JNA direct, Memory", n, () -> {
+                    Direct.muster_alting_completions(fe, mem);
+                    return mem.getLong(0);
+                }),
                 nsPerCall("alting_poll(fe, 0), 1 party: JNI", n, () -> jniPoll(fe, 0)),
                 nsPerCall("alting_poll(fe, 0), 1 party: JNA direct", n, () -> Direct.muster_alting_poll(fe, 0)),
                 nsPerCall("AltingBarrier.poll(0), 1 party (binding)", n, () -> api.poll(0) ? 1 : 0),
             };
             // One line for BENCHMARKS.md (ns per call).
-            System.out.printf("| %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
-                    v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+            StringBuilder line = new StringBuilder("|");
+            for (double x : v) {
+                line.append(String.format(" %.1f |", x));
+            }
+            System.out.println(line);
             api.close();
         } finally {
             Direct.muster_region_unlink(z(name));

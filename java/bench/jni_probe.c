@@ -22,3 +22,11 @@ JNIEXPORT jint JNICALL Java_CallCost_jniPoll(JNIEnv *env, jclass cls, jlong fe, 
     (void)cls;
     return muster_alting_poll((muster_alting *)(intptr_t)fe, (uint64_t)offer_ns);
 }
+
+/* An out-parameter call as a JNI binding would make it: the value comes back as the result. */
+JNIEXPORT jlong JNICALL Java_CallCost_jniCompletions(JNIEnv *env, jclass cls, jlong fe) {
+    uint64_t n = 0;
+    (void)env;
+    (void)cls;
+    return muster_alting_completions((const muster_alting *)(intptr_t)fe, &n) == MUSTER_OK ? (jlong)n : -1;
+}
