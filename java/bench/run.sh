@@ -21,8 +21,10 @@ javac -d "$out" -cp "target/java/muster.jar:$J/jcsp.jar" java/bench/MusterBench.
 cp="$PWD/target/java/muster.jar:$J/jna.jar:$PWD/$out"
 log=$(mktemp "${TMPDIR:-/tmp}/muster-java-bench.XXXXXX")
 trap 'rm -f "$log"' EXIT
-m() { java -cp "$cp" -Dmuster.lib="$PWD/target/release/libmuster.so" MusterBench "$@" | tee -a "$log"; }
-j() { java -cp "$J/jcsp.jar:$PWD/$out" JcspBench "$@" | tee -a "$log"; }
+# A failed workload is reported and left out of the table ("not measured"); the others still run.
+m() { java -cp "$cp" -Dmuster.lib="$PWD/target/release/libmuster.so" MusterBench "$@" | tee -a "$log" ||
+    echo "run.sh: MusterBench $* failed" >&2; }
+j() { java -cp "$J/jcsp.jar:$PWD/$out" JcspBench "$@" | tee -a "$log" || echo "run.sh: JcspBench $* failed" >&2; }
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$SECONDS
