@@ -15,9 +15,11 @@
 //!   [`Tuning::refresh_ns`] (so at most one read per few milliseconds per process). The reader
 //!   and the barrier's other parties may be runnable themselves, so the sample only *proves*
 //!   something at its extremes (see [`classify`]): fewer runnable tasks than CPUs is quiet (a CPU
-//!   is idle; a yield returns at once or runs a peer); more runnable tasks than both the CPUs and the
-//!   barrier's awake parties (those not asleep in the kernel, when the barrier counts them) means
-//!   at least one runnable task is foreign: busy.
+//!   is idle; a yield returns at once or runs a peer); two or more runnable tasks beyond both the
+//!   CPUs and the barrier's awake parties (those not asleep in the kernel, when the barrier counts
+//!   them) means foreign work is runnable: busy. (One could be a kernel worker passing by.)
+//!   The sample also decides how long a spin may last: without an idle CPU, a partner that has
+//!   not arrived may be queued behind the spinner on its own CPU ([`crate::wait::WaitPolicy::busy_spin_ns`]).
 //! * **Whether yields are followed by progress.** In between, the wait yields and times each
 //!   yield. One that took [`Tuning::slow_yield_ns`] or more without bringing the awaited event
 //!   ran somebody else's slice: the machine is busy. That verdict is held for a while
@@ -52,7 +54,8 @@ pub enum Verdict {
     /// Fewer runnable tasks than CPUs (a CPU is idle) or only the reader: a yield cannot hand the
     /// CPU to a long foreign slice.
     Quiet,
-    /// More runnable tasks than CPUs and than the barrier's awake parties: foreign work is runnable.
+    /// At least two runnable tasks more than CPUs and than the barrier's awake parties: foreign work
+    /// is runnable.
     Busy,
     /// Neither (or nothing observed): the parties themselves could explain the count.
     Unsure,
@@ -66,12 +69,17 @@ pub enum Verdict {
 /// not runnable) where the barrier keeps that count, else all its parties: with most of 8
 /// parties asleep beside two busy loops, 4 runnable tasks prove foreign work, where "8 parties"
 /// would have explained them.
+///
+/// One foreign runnable task is not enough for [`Verdict::Busy`]: a kernel worker or the
+/// harness waking for a moment would otherwise hold the verdict (and sleeping instead of
+/// yielding) for [`Tuning::hold_ns`]; a single persistent one is caught by its slow yields
+/// instead. Two or more (busy loops on every CPU of a 2-CPU machine) are.
 pub fn classify(load: Option<Load>, awake: u32) -> Verdict {
     match load {
         None => Verdict::Unsure,
         Some(l) if l.cpus == 0 => Verdict::Unsure,
         Some(l) if l.running < l.cpus || l.running <= 1 => Verdict::Quiet,
-        Some(l) if l.running > l.cpus.max(awake) => Verdict::Busy,
+        Some(l) if l.running > l.cpus.max(awake) + 1 => Verdict::Busy,
         Some(_) => Verdict::Unsure,
     }
 }
@@ -266,8 +274,10 @@ mod tests {
         // Every CPU taken, by the parties or not: proves nothing (one busy loop beside a
         // 2-party barrier whose partner sleeps reads 2 as well).
         assert_eq!(classify(load(2, 2), 2), Verdict::Unsure);
-        // Two busy loops beside a 2-party barrier on 2 CPUs: 4 runnable > max(2, 2).
-        assert_eq!(classify(load(3, 2), 2), Verdict::Busy);
+        // One foreign task beside a 2-party barrier: maybe a passing kernel worker; its slow
+        // yields would tell.
+        assert_eq!(classify(load(3, 2), 2), Verdict::Unsure);
+        // Two busy loops beside a 2-party barrier on 2 CPUs: 4 runnable > max(2, 2) + 1.
         assert_eq!(classify(load(4, 2), 2), Verdict::Busy);
         // 16 parties on 2 CPUs, all runnable: the parties explain the count.
         assert_eq!(classify(load(16, 2), 16), Verdict::Unsure);

@@ -43,6 +43,12 @@
 //! spin phase and the eventcount protocol are untouched: the memory only chooses between two
 //! correct ways of waiting, and a parker without one ([`Parker::contention`] = `None`, e.g. the
 //! loom models) keeps the quiet-machine policy.
+//!
+//! How long to spin is learnt per handle ([`Adaptive`]: the length of recent waits, sleeps
+//! included, so a partner's wake-up latency is learnt and then spun through instead of slept
+//! through), and capped at [`WaitPolicy::busy_spin_ns`] while the load sample shows no idle CPU
+//! (the partner may be queued behind the spinner). Barrier cells count their sleeping waiters
+//! ([`Peers::asleep`]), so a load sample is judged against the parties that can be runnable.
 
 use crate::contention::{Contention, Load};
 use crate::sync::{spin_hint, AtomicU32, Ordering};
