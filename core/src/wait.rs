@@ -146,7 +146,7 @@ impl Adaptive {
     /// Spin iterations always granted.
     pub const MIN_SPINS: u32 = 64;
     /// Average above which spinning is considered useless.
-    pub const LONG: u32 = 4096;
+    pub const LONG: u32 = 2048;
     /// Most a single wait records.
     pub const CAP: u32 = 1 << 16;
     /// Nanoseconds per spin iteration assumed before the spin loop measured it.

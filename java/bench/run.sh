@@ -7,6 +7,9 @@
 # Usage: java/bench/run.sh [GOLD_SECONDS (3)] [SYNC_ITERS (200000; JCSP does a tenth)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# libmuster as cargo builds it (CARGO_TARGET_DIR, if set, may be relative to the repository).
+target_dir=${CARGO_TARGET_DIR:-target}; case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+native=$target_dir/release/libmuster.so
 secs=${1:-3}
 iters=${2:-200000}
 J=/usr/share/java
@@ -22,7 +25,7 @@ cp="$PWD/target/java/muster.jar:$J/jna.jar:$PWD/$out"
 log=$(mktemp "${TMPDIR:-/tmp}/muster-java-bench.XXXXXX")
 trap 'rm -f "$log"' EXIT
 # A failed workload is reported and left out of the table ("not measured"); the others still run.
-m() { java -cp "$cp" -Dmuster.lib="$PWD/target/release/libmuster.so" MusterBench "$@" | tee -a "$log" ||
+m() { java -cp "$cp" -Dmuster.lib="$native" MusterBench "$@" | tee -a "$log" ||
     echo "run.sh: MusterBench $* failed" >&2; }
 j() { java -cp "$J/jcsp.jar:$PWD/$out" JcspBench "$@" | tee -a "$log" || echo "run.sh: JcspBench $* failed" >&2; }
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
