@@ -150,19 +150,30 @@ final class Jvm implements AutoCloseable {
         }
     }
 
-    /** SIGKILL (Process.destroyForcibly) and wait for it to be gone. */
+    /**
+     * SIGKILL, wait for it to be gone, then read everything it wrote before it died.
+     *
+     * <p>The signal goes through the {@link ProcessHandle}: {@code Process.destroyForcibly()}
+     * also closes our ends of the child's stdout and stderr right after signalling (OpenJDK's
+     * {@code ProcessImpl.destroy}), which throws away every line still in the pipe that the
+     * pumps had not read yet; on a loaded machine that was dozens of lines, so a test could not
+     * tell "the child never printed it" from "we dropped it".
+     */
     void kill() throws InterruptedException {
-        process.destroyForcibly();
+        process.toHandle().destroyForcibly();
         if (!process.waitFor(20, TimeUnit.SECONDS)) {
             throw new AssertionError(role + " survived SIGKILL");
         }
         drain();
     }
 
-    /** After exit: wait until the pumps have read everything the child wrote. */
+    /** After exit: wait until the pumps have read everything the child wrote (to EOF). */
     private void drain() throws InterruptedException {
         outPump.join(10_000);
         errPump.join(10_000);
+        if (outPump.isAlive() || errPump.isAlive()) {
+            throw new AssertionError(role + ": its output was not read to the end within 10 s of its exit");
+        }
     }
 
     long pid() {
