@@ -117,6 +117,12 @@ impl ClusterBarrier {
         self.st().member_key.is_some()
     }
 
+    /// Whether a death or an unreachable etcd broke this handle's barrier (until
+    /// [`reset`](Self::reset)).
+    pub fn is_broken(&self) -> bool {
+        self.st().broken
+    }
+
     /// Makes this handle a member: its host takes part (if it did not already) from the
     /// generation now open, and the local stage gains a party.
     pub fn enroll(&self) -> Result<()> {

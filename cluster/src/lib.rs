@@ -9,10 +9,14 @@
 //! use muster_cluster::{Cluster, ClusterConfig};
 //! use muster_shm::{Region, RegionConfig};
 //! # fn main() -> Result<(), muster_shm::Error> {
-//! let region = Region::open_or_create("my-app", &RegionConfig::default())?;
-//! // Endpoints and host id may also come from MUSTER_CLUSTER / MUSTER_HOST_ID.
-//! let config = ClusterConfig::new(["10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2379"]);
-//! let cluster = Cluster::connect(&region, "my-app", &config)?;
+//! // The region carries the cluster it spans; MUSTER_CLUSTER / MUSTER_HOST_ID / MUSTER_LEASE_MS
+//! // override it (so `RegionConfig::default()` plus the environment works too).
+//! let config = RegionConfig {
+//!     cluster: Some(ClusterConfig::new(["10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2379"])),
+//!     ..RegionConfig::default()
+//! };
+//! let region = Region::open_or_create("my-app", &config)?;
+//! let cluster = Cluster::from_region(&region)?;     // meets as "my-app" on every host
 //! let phase = cluster.join("Phase 1")?;          // this process joins, on whichever host
 //! for _ in 0..10 {
 //!     // ... this phase's work ...
@@ -21,6 +25,19 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! ## Configuration without changing a program
+//!
+//! [`ClusterConfig`] `{ endpoints, host_id, lease_ttl }` is plain data defined in `muster-shm`
+//! and carried by [`muster_shm::RegionConfig::cluster`], so the region layer needs no etcd.
+//! [`Cluster::from_region`] reads it (environment variables win). The C ABI does the routing
+//! itself when libmuster is built with its `cluster` feature: a region opened with
+//! `cluster_endpoints` (or under `MUSTER_CLUSTER`) turns `muster_barrier_open(r, name, 0, ..)`
+//! into a [`ClusterBarrier`], so a C program that only calls region and barrier functions spans
+//! hosts unchanged (`tests/c/cluster.c`). Without the feature libmuster refuses such a
+//! configuration with `MUSTER_EUNAVAILABLE` instead of serving it from one host.
+//! `MUSTER_CLUSTER_NAME` sets the name the region has across hosts (default: its own name), for
+//! simulating hosts on one machine with one local region each.
 //!
 //! ## Semantics (The Grinder's named barriers, across hosts)
 //!
@@ -118,5 +135,8 @@ mod session;
 pub mod testkit;
 
 pub use barrier::{ClusterBarrier, ClusterWait};
-pub use config::{check_host_id, ClusterConfig, DEFAULT_LEASE_TTL, ENV_CLUSTER, ENV_HOST_ID, ENV_LEASE_MS};
+pub use config::{
+    check_host_id, cluster_name, ClusterConfig, DEFAULT_LEASE_TTL, ENV_CLUSTER, ENV_CLUSTER_NAME, ENV_HOST_ID,
+    ENV_LEASE_MS,
+};
 pub use session::Cluster;

@@ -77,7 +77,7 @@ impl Cluster {
             .enable_all()
             .build()
             .map_err(Error::Io)?;
-        let urls = config.urls();
+        let urls = crate::config::urls(&config);
         let deadline = Instant::now() + ttl;
         let (client, lease) = rt.block_on(async {
             // A request stuck on a dead etcd member gives up after a quarter of the TTL, so the
@@ -114,6 +114,20 @@ impl Cluster {
                 keeper,
             }),
         })
+    }
+
+    /// Connects for `region` as configured: its [`muster_shm::RegionConfig::cluster`] (given at
+    /// create / open_or_create), overridden by `MUSTER_CLUSTER`, `MUSTER_HOST_ID` and
+    /// `MUSTER_LEASE_MS`, under the cluster name `MUSTER_CLUSTER_NAME` or else the region's
+    /// name. So a program that opens the same region on every host with the same cluster (or
+    /// runs under the same `MUSTER_CLUSTER`) meets across hosts without naming etcd itself.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if neither the region's config nor the environment
+    /// names endpoints; otherwise as [`connect`](Self::connect).
+    pub fn from_region(region: &Region) -> Result<Cluster> {
+        let config = ClusterConfig::effective(region.cluster_config())?;
+        let name = crate::config::cluster_name(region.name())?;
+        Cluster::connect(region, &name, &config)
     }
 
     /// This process's host id.

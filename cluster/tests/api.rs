@@ -77,7 +77,7 @@ fn configuration_errors_are_clear() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let dead = ClusterConfig {
         host_id: Some("h".into()),
-        lease_ttl: Duration::from_secs(1),
+        lease_ttl: Some(Duration::from_secs(1)),
         ..ClusterConfig::new([format!("127.0.0.1:{port}")])
     };
     let t = Instant::now();
@@ -119,4 +119,27 @@ fn etcd_down_gives_unavailable_within_the_timeout() {
     let r = b.wait();
     assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
     println!("etcd down, no timeout: `{}` after {:?}", r.err().map(|e| e.to_string()).unwrap_or_default(), t.elapsed());
+}
+
+#[test]
+fn a_region_carries_its_cluster_and_from_region_meets_through_it() {
+    let _g = serial();
+    let Some(etcd) = etcd(1) else { return };
+    let name = unique("fromregion");
+    let regions = Regions(vec![name.clone()]);
+    let cfg = RegionConfig { cluster: Some(config(&etcd, "carried")), ..RegionConfig::default() };
+    let region = Region::create(&regions.0[0], &cfg).expect("region");
+    assert_eq!(region.cluster_config(), cfg.cluster.as_ref());
+    // Another handle opened without a config spans no cluster (unless the environment says so).
+    let plain = Region::open(&regions.0[0]).expect("open");
+    assert_eq!(plain.cluster_config(), None);
+    assert!(matches!(Cluster::from_region(&plain), Err(Error::InvalidArgument(_))));
+    let cluster = Cluster::from_region(&region).expect("from_region");
+    assert_eq!(cluster.host_id(), "carried");
+    let b = cluster.join("p").expect("join");
+    let w = b.wait_with(None, || b"x".to_vec()).expect("wait");
+    assert_eq!(w.values.get("carried").map(Vec::as_slice), Some(&b"x"[..]));
+    // A malformed cluster config is refused before the region file is touched.
+    let bad = RegionConfig { cluster: Some(ClusterConfig::new(["no-port"])), ..RegionConfig::default() };
+    assert!(matches!(Region::create(&unique("badcfg"), &bad), Err(Error::InvalidArgument(_))));
 }

@@ -65,7 +65,7 @@ fn main() {
     let config = ClusterConfig {
         endpoints: a.get("endpoints").split(',').map(str::to_owned).collect(),
         host_id: Some(a.get("host")),
-        lease_ttl: Duration::from_millis(a.num("ttl-ms", 2000)),
+        lease_ttl: Some(Duration::from_millis(a.num("ttl-ms", 2000))),
     };
     match role.as_str() {
         "gens" => gens(&a, &region, &config),
