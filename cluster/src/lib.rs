@@ -129,7 +129,9 @@
 
 mod barrier;
 mod config;
+mod feed;
 mod keys;
+mod liveness;
 pub mod recipe;
 mod session;
 pub mod testkit;
