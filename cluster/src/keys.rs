@@ -12,7 +12,9 @@
 //! | `g/<generation:020>/done` | `ok` or `dead <host> <pid>` | none | whoever decides first |
 //!
 //! A member key deleted in a revision that also puts `roster` left gracefully; any other delete
-//! (lease expiry, or a host peer reporting a local death) is a death.
+//! (lease expiry, a host peer reporting a local death, or the `dead` decision for a process whose
+//! beat went silent) is a death. Beats live outside the barriers, at
+//! `/muster/<cluster name>/beat/<host>/<pid>.<lease>` (a counter, bound to the process's lease).
 
 use std::collections::BTreeMap;
 

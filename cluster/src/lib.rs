@@ -53,18 +53,23 @@
 //!   [`ClusterWait::values`]: the cross-host counterpart of "all see each other's writes".
 //! * Faults: a member that dies anywhere (its host SIGKILLed, or only its leader) breaks the
 //!   generation: every member gets `Error::HostDied { host, pid }` within the lease TTL (default
-//!   2 s), the handle is broken until `reset`, and the barrier goes on with whoever is left.
+//!   2 s; measured 1.2–1.6 s for a whole host, see `liveness.rs`), the handle is broken until
+//!   `reset`, and the barrier goes on with whoever is left.
 //!   A local death is also reported locally as `Error::PeerDied` by the local stage, and the
 //!   host's survivors delete the dead process's keys at once, so the other hosts hear of it
 //!   without waiting for the TTL. etcd unreachable (or this process's lease lost: a partition)
 //!   gives `Error::Unavailable` within the caller's timeout, or within the lease TTL without
-//!   one; never a hang. A partitioned host looks dead to the others (its leases expire).
+//!   one; never a hang. A partitioned host looks dead to the others: its beats stop, and they
+//!   get `HostDied` within the TTL even when the host was cut off together with the etcd Raft
+//!   leader (whose successor renews every lease); the host itself gets `Unavailable` after one
+//!   TTL without reaching etcd.
 //!
 //! ## Protocol
 //!
 //! Key layout: see `keys.rs`. Every process holds one etcd lease (TTL `lease_ttl`, refreshed
-//! every third of it from a background thread) and one lease-bound member key per enrolled
-//! handle, `m/<host>/<pid>.<lease>.<n>`. Enrolling and resigning also put the `roster` key in
+//! every fifth of it from a background thread, which also rewrites the process's lease-bound
+//! beat key `beat/<host>/<pid>.<lease>`: see `liveness.rs`) and one lease-bound member key per
+//! enrolled handle, `m/<host>/<pid>.<lease>.<n>`. Enrolling and resigning also put the `roster` key in
 //! the same transaction, so a member key deleted in a revision without a `roster` put is a death
 //! (lease expiry, or a host peer reporting it).
 //!
@@ -85,8 +90,10 @@
 //!    done(g) and cur == g and roster unchanged since the snapshot: put g/<g>/done = ok; put
 //!    cur = g + 1; delete g/<g-2>/`. When the watch shows a death, the observer commits `done =
 //!    dead <host> <pid>` (same conditions, without the roster check) for `g`, or, when it does not
-//!    know `g` yet, for `cur` (its host has not arrived there, so it cannot have completed). The
-//!    first commit wins; everyone returns what `done(g)` says.
+//!    know `g` yet, for `cur` (its host has not arrived there, so it cannot have completed). A
+//!    member whose beat went silent (see `liveness.rs`) counts as such a death; its `dead`
+//!    commit also deletes that process's member and beat keys. The first commit wins; everyone
+//!    returns what `done(g)` says.
 //!
 //! Why it is a barrier: `done(g) = ok` needs an arrival of every host that had members at the
 //! deciding snapshot, with no enroll or resign since (the roster check; a host that joins
@@ -123,8 +130,14 @@
 //!   generation and its other members wait (until their timeouts).
 //! * A host's survivors of a local death can see it twice: `PeerDied` from the local stage,
 //!   then `HostDied` when the cluster generation they re-join breaks on the same death.
-//! * When the etcd member that was Raft leader is the one cut off, dead-host detection takes
-//!   longer than the TTL (measured ~3.5 s for 2 s): the new leader renews every lease.
+//! * A process declared dead by silence that was only slow (its beats failed for 3/5 of the TTL
+//!   while etcd took everyone else's) loses its member keys; its session declares itself lost
+//!   only after a whole TTL, so in between its handle still counts itself a member and its next
+//!   wait meets a barrier that no longer counts its host. The etcd-member-death test (writes
+//!   stalled by an election) shows no false deaths, but a process starved of CPU for ~1 s could
+//!   be one.
+//! * Beats cost every process one etcd write per fifth of the TTL (5 writes/s per process at
+//!   2 s), and a member waiting longer than a tenth of the TTL one read per tenth.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod barrier;
