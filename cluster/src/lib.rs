@@ -110,16 +110,35 @@
 //!
 //! ## What it does not do, and why
 //!
-//! * **Counted barriers across hosts** (`parties = N` spread over hosts) are not offered: the
-//!   local stage aggregates arrivals per host, so each host would need its own fixed share of `N`
-//!   configured, and a process that dies could not be told apart from one not yet started. The
-//!   membership barrier expresses the same thing (all `N` processes join) with dynamic hosts.
-//! * **Split-phase arrive/await**: the local stage is a blocking Muster wait; a split-phase
-//!   version needs Muster's own split-phase barrier (in progress on main) for the local stage.
+//! * **Counted barriers across hosts** (`parties = N` spread over hosts) are not offered, because
+//!   the design does not allow them cleanly:
+//!   - The local stage aggregates arrivals per host (that is where the speed comes from), so
+//!     `N` would have to be split into a fixed share `n_H` per host, configured identically on
+//!     every host. `muster_barrier_open(region, name, parties)` has no room for the shares, and
+//!     changing one needs every host to agree at a generation boundary: that is a membership
+//!     change, which the membership barrier already is.
+//!   - A counted barrier's parties are the processes that arrived (a dead one breaks the
+//!     generation, a replacement takes its place). Across hosts a host whose share has not
+//!     started yet cannot be told apart from a host that died before its first arrival; the
+//!     barrier would wait for it forever instead of reporting `HostDied`.
+//!   - Without shares, every arrival must reach etcd on its own (a counter per generation),
+//!     which is etcd's `DoubleBarrier` recipe: 154.5 ms per generation against 25.6 ms here
+//!     (BENCHMARKS.md), and it loses the in-host fast path.
+//!
+//!   The membership barrier expresses "all `N` processes" with dynamic hosts: each joins, and
+//!   the host set follows. On a region with a cluster the C ABI answers a counted barrier open
+//!   with `MUSTER_EINVAL` rather than serving it from one host.
+//! * **Split-phase arrive/await** is not built yet, though it fits: `arrive` would be the local
+//!   stage's split-phase arrival with a completion action (Muster's actions run in the last
+//!   local arrival before anyone is released) that commits the host's arrival (step 2 above),
+//!   and `await` the local await followed by step 3 on the watch. What stops it today: the
+//!   action's etcd commit runs inside the local trip, where it cannot see a caller's deadline and
+//!   a failure surfaces as `ActionFailed` instead of `Unavailable`, and the host's value would be
+//!   computed by the last local arrival instead of the first (a change to `wait_with`). The C
+//!   ABI answers the split-phase calls on a cluster barrier with `MUSTER_EMISUSE`.
 //! * **The local release** is the etcd watch, not the local barrier: a second local barrier as a
 //!   release gate deadlocks with members that enroll while their host is in the etcd stage (the
-//!   gate would count them while they wait at the first barrier), and Muster has no completion
-//!   action (yet) to run the etcd stage inside the local generation.
+//!   gate would count them while they wait at the first barrier).
 //! * A process that joins concurrently with a generation's decision may be included or not
 //!   (linearized by the etcd commit order), like a local enroll racing a completion.
 //!
