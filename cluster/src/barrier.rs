@@ -31,20 +31,22 @@ pub struct ClusterWait {
 }
 
 #[derive(Debug, Default)]
-struct HandleState {
+pub(crate) struct HandleState {
     /// This handle's member key while enrolled.
-    member_key: Option<String>,
-    cancelled: bool,
-    broken: bool,
+    pub(crate) member_key: Option<String>,
+    pub(crate) cancelled: bool,
+    pub(crate) broken: bool,
     /// The cluster generation this handle's next wait is in, when known.
-    expected: Option<u64>,
+    pub(crate) expected: Option<u64>,
+    /// A split-phase arrival not yet awaited to its outcome (see `split.rs`).
+    pub(crate) pending: Option<crate::ClusterArrival>,
 }
 
 /// A handle on a cluster membership barrier (The Grinder's named barrier across hosts). Dropping
 /// an enrolled handle resigns it.
 pub struct ClusterBarrier {
     pub(crate) s: Arc<Session>,
-    local: Barrier,
+    pub(crate) local: Barrier,
     pub(crate) keys: Keys,
     name: String,
     state: Mutex<HandleState>,
@@ -81,11 +83,11 @@ impl Cluster {
 }
 
 impl ClusterBarrier {
-    fn st(&self) -> MutexGuard<'_, HandleState> {
+    pub(crate) fn st(&self) -> MutexGuard<'_, HandleState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn feed(&self) -> MutexGuard<'_, Feed> {
+    pub(crate) fn feed(&self) -> MutexGuard<'_, Feed> {
         self.feed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -153,6 +155,9 @@ impl ClusterBarrier {
     /// member, the host stop counting it; if everyone else is waiting, their generation completes.
     pub fn resign(&self) -> Result<()> {
         let mut st = self.st();
+        if st.pending.is_some() {
+            return Err(Error::Misuse("resign with a split-phase arrival pending (await it first)"));
+        }
         let Some(key) = st.member_key.take() else {
             return Err(Error::Misuse("handle is not enrolled"));
         };
@@ -212,6 +217,9 @@ impl ClusterBarrier {
         let deadline = timeout.map(|t| Instant::now() + t);
         let key = {
             let st = self.st();
+            if st.pending.is_some() {
+                return Err(Error::Misuse("a split-phase arrival is pending: await it before waiting again"));
+            }
             match (&st.member_key, st.cancelled, st.broken) {
                 (None, true, _) => return Err(Error::Cancelled),
                 (None, false, _) => return Err(Error::Misuse("only members may wait on a cluster barrier")),
@@ -269,7 +277,7 @@ impl ClusterBarrier {
 
     /// A local member died: delete its member keys now, so the other hosts learn of the death at
     /// once instead of after its lease's TTL.
-    fn report_local_death(&self, pid: u32) {
+    pub(crate) fn report_local_death(&self, pid: u32) {
         let s = &self.s;
         let prefix = self.keys.process_members(&s.host, pid);
         let _ = s.rt.block_on(s.call(s.step_deadline(None), "report death", move |mut c| {
@@ -281,7 +289,7 @@ impl ClusterBarrier {
     /// The host stage of one wait (see the crate docs). `expected` is the generation this
     /// handle's host is in, when known (the one after the handle's last wait); it is updated to
     /// the next one when the outcome is known.
-    async fn meet(
+    pub(crate) async fn meet(
         &self,
         local: WaitResult,
         expected: &mut Option<u64>,
@@ -345,7 +353,9 @@ impl ClusterBarrier {
             if leader && !arrived && g.is_none_or(|e| e == cur) {
                 let v = value.take().map_or_else(Vec::new, |f| f());
                 let want = g;
-                g = Some(self.arrive(&mut snap, local.generation, v, want, deadline).await?.or(want).unwrap_or(cur));
+                g = Some(
+                    self.commit_arrival(&mut snap, local.generation, v, want, deadline).await?.or(want).unwrap_or(cur),
+                );
                 arrived = true;
                 continue;
             }
@@ -405,7 +415,7 @@ impl ClusterBarrier {
     /// Records this host's arrival at the open generation (with `value`), and which generation
     /// that is for this local generation (for the host's other members). With `expect`, arrives
     /// only if that generation is still open (returns `None` otherwise). Returns the generation.
-    async fn arrive(
+    async fn commit_arrival(
         &self,
         snap: &mut Snapshot,
         local_gen: u64,

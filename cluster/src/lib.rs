@@ -51,6 +51,9 @@
 //! * `wait_with(timeout, value)`: the host leader runs `value` after the local stage (it sees
 //!   every local write made before arrival) and its bytes reach every member on every host in
 //!   [`ClusterWait::values`]: the cross-host counterpart of "all see each other's writes".
+//! * Split phase: [`ClusterBarrier::arrive`] returns at once, [`ClusterBarrier::await_arrival`]
+//!   (or `await_with`, carrying a value) waits for the outcome; a timed-out await leaves the
+//!   arrival standing. Protocol and rules: `split.rs`.
 //! * Faults: a member that dies anywhere (its host SIGKILLed, or only its leader) breaks the
 //!   generation: every member gets `Error::HostDied { host, pid }` within the lease TTL (default
 //!   2 s; measured 1.2–1.6 s for a whole host, see `liveness.rs`), the handle is broken until
@@ -128,14 +131,6 @@
 //!   The membership barrier expresses "all `N` processes" with dynamic hosts: each joins, and
 //!   the host set follows. On a region with a cluster the C ABI answers a counted barrier open
 //!   with `MUSTER_EINVAL` rather than serving it from one host.
-//! * **Split-phase arrive/await** is not built yet, though it fits: `arrive` would be the local
-//!   stage's split-phase arrival with a completion action (Muster's actions run in the last
-//!   local arrival before anyone is released) that commits the host's arrival (step 2 above),
-//!   and `await` the local await followed by step 3 on the watch. What stops it today: the
-//!   action's etcd commit runs inside the local trip, where it cannot see a caller's deadline and
-//!   a failure surfaces as `ActionFailed` instead of `Unavailable`, and the host's value would be
-//!   computed by the last local arrival instead of the first (a change to `wait_with`). The C
-//!   ABI answers the split-phase calls on a cluster barrier with `MUSTER_EMISUSE`.
 //! * **The local release** is the etcd watch, not the local barrier: a second local barrier as a
 //!   release gate deadlocks with members that enroll while their host is in the etcd stage (the
 //!   gate would count them while they wait at the first barrier).
@@ -166,6 +161,7 @@ mod keys;
 mod liveness;
 pub mod recipe;
 mod session;
+mod split;
 pub mod testkit;
 
 pub use barrier::{ClusterBarrier, ClusterWait};
@@ -174,3 +170,4 @@ pub use config::{
     ENV_LEASE_MS,
 };
 pub use session::Cluster;
+pub use split::ClusterArrival;

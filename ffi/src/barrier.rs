@@ -97,10 +97,13 @@ fn index(r: WaitResult) -> c_int {
 /// whose process or host dies breaks the generation everywhere with `MUSTER_EPEERDIED`
 /// (`muster_last_error_message` names the host) within about the lease TTL; etcd unreachable
 /// for the TTL (or the caller's timeout) gives `MUSTER_EUNAVAILABLE`, and so does a host cut off
-/// from etcd; `muster_barrier_reset` clears a broken handle. `muster_barrier_parties`,
-/// `_waiting` and `_generation` report the local stage (this host); abort, the split-phase
-/// calls and completion actions are `MUSTER_EMISUSE`. Counted barriers (`parties > 0`) do not
-/// span hosts: `MUSTER_EINVAL`.
+/// from etcd; `muster_barrier_reset` clears a broken handle. `muster_barrier_arrive` /
+/// `_await` work across hosts (the host's arrival reaches etcd when its local leader awaits; a
+/// handle may not arrive, wait or resign again before it awaited its pending arrival to the
+/// outcome, `MUSTER_EMISUSE`; a timed-out await leaves the arrival standing).
+/// `muster_barrier_parties`, `_waiting` and `_generation` report the local stage (this host);
+/// abort, `_is_complete`, `_arrive_and_drop` and completion actions are `MUSTER_EMISUSE`.
+/// Counted barriers (`parties > 0`) do not span hosts: `MUSTER_EINVAL`.
 ///
 /// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383, a counted barrier on
 /// a region with a cluster), `MUSTER_ENAME`, `MUSTER_EMISMATCH` (the barrier exists with another

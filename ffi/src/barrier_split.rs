@@ -39,12 +39,21 @@ pub unsafe extern "C" fn muster_barrier_arrive(barrier: *mut muster_barrier, tic
     }
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        with_remote(barrier, refuse("split phase does not span hosts (use muster_barrier_wait)"), |b| {
-            let a = b.arrive()?;
-            // SAFETY: `ticket_out` is non-NULL and writable (caller guarantee).
-            put(ticket_out, a.ticket);
-            Ok(arrival_index(a.index))
-        })
+        with_remote(
+            barrier,
+            |c| {
+                let a = c.arrive()?;
+                // SAFETY: `ticket_out` is non-NULL and writable (caller guarantee).
+                put(ticket_out, a.ticket);
+                Ok(arrival_index(a.index))
+            },
+            |b| {
+                let a = b.arrive()?;
+                // SAFETY: `ticket_out` is non-NULL and writable (caller guarantee).
+                put(ticket_out, a.ticket);
+                Ok(arrival_index(a.index))
+            },
+        )
     }
 }
 
@@ -71,9 +80,11 @@ pub unsafe extern "C" fn muster_barrier_await(barrier: *mut muster_barrier, tick
     let timeout = (timeout_ns != u64::MAX).then(|| Duration::from_nanos(timeout_ns));
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        with_remote(barrier, refuse("split phase does not span hosts"), |b| {
-            b.await_ticket(ticket, timeout).map(|()| MUSTER_OK)
-        })
+        with_remote(
+            barrier,
+            |c| c.await_arrival(ticket, timeout).map(|_| MUSTER_OK),
+            |b| b.await_ticket(ticket, timeout).map(|()| MUSTER_OK),
+        )
     }
 }
 
@@ -91,7 +102,11 @@ pub unsafe extern "C" fn muster_barrier_await(barrier: *mut muster_barrier, tick
 pub unsafe extern "C" fn muster_barrier_is_complete(barrier: *const muster_barrier, ticket: u64) -> c_int {
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        with_remote(barrier, refuse("split phase does not span hosts"), |b| b.is_complete(ticket).map(c_int::from))
+        with_remote(
+            barrier,
+            refuse("muster_barrier_is_complete does not span hosts (use muster_barrier_await with timeout 0)"),
+            |b| b.is_complete(ticket).map(c_int::from),
+        )
     }
 }
 
@@ -110,9 +125,11 @@ pub unsafe extern "C" fn muster_barrier_is_complete(barrier: *const muster_barri
 pub unsafe extern "C" fn muster_barrier_arrive_and_drop(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        with_remote(barrier, refuse("split phase does not span hosts (use muster_barrier_resign)"), |b| {
-            b.arrive_and_drop().map(|a| arrival_index(a.index))
-        })
+        with_remote(
+            barrier,
+            refuse("muster_barrier_arrive_and_drop does not span hosts (await, then muster_barrier_resign)"),
+            |b| b.arrive_and_drop().map(|a| arrival_index(a.index)),
+        )
     }
 }
 

@@ -125,6 +125,12 @@ mod imp {
         pub(crate) fn is_broken(&self) -> bool {
             match *self {}
         }
+        pub(crate) fn arrive(&self) -> Result<muster_shm::Arrival> {
+            match *self {}
+        }
+        pub(crate) fn await_arrival(&self, _: u64, _: Option<Duration>) -> Result<Wait> {
+            match *self {}
+        }
     }
 
     /// Uninhabited without the `cluster` feature ([`for_region`] refuses cluster configs).
