@@ -322,6 +322,7 @@ impl ClusterBarrier {
         let k = &self.keys;
         let leader = local.is_leader();
         let deaths = &mut feed.deaths;
+        let began = Instant::now();
         // Members at the start of this wait: one missing from a later snapshot while `roster`
         // is unchanged died (graceful leaves put `roster`), even if its delete event is late.
         let (first_rev, first_roster) = (snap.rev, snap.roster_mod);
@@ -403,7 +404,11 @@ impl ClusterBarrier {
             }
             // Nothing to decide yet: a member gone silent is dead (see liveness.rs); otherwise
             // wait for a change, or for the next beat check.
-            if let Some(d) = self.silent_member(&snap, &mut feed.beats, deadline).await? {
+            // (Only in a wait that has lasted a while: a generation that completes quickly costs
+            // no beat reads.)
+            let slow = began.elapsed() >= liveness::poll(s.ttl);
+            let silent = if slow { self.silent_member(&snap, &mut feed.beats, deadline).await? } else { None };
+            if let Some(d) = silent {
                 deaths.push(d);
                 continue;
             }
