@@ -340,6 +340,13 @@ impl BarrierCell {
         self.asleep.load(Ordering::Relaxed)
     }
 
+    /// Forgets the count of sleeping waiters: a process that died asleep would stay counted
+    /// forever. Live sleepers uncount themselves saturating at zero, so after the dead party's
+    /// break (which wakes them all) the count is right again.
+    pub fn forget_sleepers(&self) {
+        self.asleep.store(0, Ordering::Relaxed);
+    }
+
     /// The eventcount word sleepers park on.
     pub fn seq(&self) -> &AtomicU32 {
         &self.seq
