@@ -1113,6 +1113,31 @@ int muster_alting_contract(struct muster_alting *frontend,
                            uint32_t n);
 
 /**
+ * Removes this front-end from the barrier for good (JCSP `contract()`): the barrier waits for one
+ * party less from now on, and this call completes it if all the other enrolled front-ends are
+ * offering. Meant for a party that was given its front-end by `muster_alting_expand` (or
+ * `muster_alting_create`) and is about to terminate; a resigned party that may come back
+ * resigns instead.
+ *
+ * On `MUSTER_OK` the front-end fronts nothing: every later call on this handle (and on other
+ * handles on it) fails with `MUSTER_EMISUSE`, except `muster_alting_close`, which the caller
+ * still makes. Its index may be handed out again by a later expansion, and the expansion it
+ * came from can no longer be removed as a whole by `muster_alting_contract` (its other
+ * front-ends leave by this call too). On failure nothing changed: the handle is still enrolled
+ * (or resigned) and owned.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (resigned, contracted already,
+ * or wrong thread/process), `MUSTER_ECORRUPT`.
+ *
+ * Thread-safety: on the owning thread only. An Alternative this front-end was added to fails with
+ * `MUSTER_EMISUSE` when selected afterwards.
+ *
+ * # Safety
+ * `frontend` must be NULL or a live handle.
+ */
+int muster_alting_contract_self(struct muster_alting *frontend);
+
+/**
  * This front-end's index within its barrier.
  *
  * Returns: the index (>= 0); `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (wrong thread/process).

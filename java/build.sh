@@ -7,15 +7,18 @@
 # Usage: java/build.sh [--tests]     (builds libmuster first if target/release lacks it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# libmuster as cargo builds it (CARGO_TARGET_DIR, if set, may be relative to the repository).
+target_dir=${CARGO_TARGET_DIR:-target}; case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+native=$target_dir/release/libmuster.so
 JARS=/usr/share/java
 JNA=$JARS/jna.jar
 out=target/java
-[ -f target/release/libmuster.so ] || cargo build --release -p muster-ffi
+cargo build --release -p muster-ffi # a no-op when libmuster.so is up to date
 rm -rf "$out/classes" "$out/native"
 mkdir -p "$out/classes" "$out/native/linux-x86-64"
 javac -Xlint:all -Werror -encoding UTF-8 --release 17 -d "$out/classes" -cp "$JNA" \
     $(find java/src -name '*.java')
-cp target/release/libmuster.so "$out/native/linux-x86-64/libmuster.so"
+cp "$native" "$out/native/linux-x86-64/libmuster.so"
 jar --create --file "$out/muster.jar" -C "$out/classes" . -C "$out/native" .
 if [ "${1:-}" = "--tests" ]; then
     rm -rf "$out/test-classes"

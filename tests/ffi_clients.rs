@@ -422,6 +422,7 @@ fn alting_symbols_are_exported() {
         "muster_alting_expand",
         "muster_alting_expanded",
         "muster_alting_contract",
+        "muster_alting_contract_self",
         "muster_alting_index",
         "muster_alting_completions",
         "muster_channel_open",

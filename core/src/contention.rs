@@ -15,8 +15,11 @@
 //!   [`Tuning::refresh_ns`] (so at most one read per few milliseconds per process). The reader
 //!   and the barrier's other parties may be runnable themselves, so the sample only *proves*
 //!   something at its extremes (see [`classify`]): fewer runnable tasks than CPUs is quiet (a CPU
-//!   is idle; a yield returns at once or runs a peer); more runnable tasks than both the CPUs and the
-//!   barrier's parties means at least one runnable task is foreign: busy.
+//!   is idle; a yield returns at once or runs a peer); two or more runnable tasks beyond both the
+//!   CPUs and the barrier's awake parties (those not asleep in the kernel, when the barrier counts
+//!   them) means foreign work is runnable: busy. (One could be a kernel worker passing by.)
+//!   The sample also decides how long a spin may last: without an idle CPU, a partner that has
+//!   not arrived may be queued behind the spinner on its own CPU ([`crate::wait::WaitPolicy::busy_spin_ns`]).
 //! * **Whether yields are followed by progress.** In between, the wait yields and times each
 //!   yield. One that took [`Tuning::slow_yield_ns`] or more without bringing the awaited event
 //!   ran somebody else's slice: the machine is busy. That verdict is held for a while
@@ -51,7 +54,8 @@ pub enum Verdict {
     /// Fewer runnable tasks than CPUs (a CPU is idle) or only the reader: a yield cannot hand the
     /// CPU to a long foreign slice.
     Quiet,
-    /// More runnable tasks than CPUs and than the barrier's parties: foreign work is runnable.
+    /// At least two runnable tasks more than CPUs and than the barrier's awake parties: foreign work
+    /// is runnable.
     Busy,
     /// Neither (or nothing observed): the parties themselves could explain the count.
     Unsure,
@@ -59,14 +63,23 @@ pub enum Verdict {
 
 /// Classifies a load sample (a pure function: the decision the policy's tests drive).
 ///
-/// `running` counts the reader, and up to `parties - 1` further runnable tasks may be its peers
-/// (spinning or yielding), so `running - parties` is a lower bound on the foreign runnable tasks.
-pub fn classify(load: Option<Load>, parties: u32) -> Verdict {
+/// `running` counts the reader, and up to `awake - 1` further runnable tasks may be its peers
+/// (spinning, yielding or computing), so `running - awake` is a lower bound on the foreign
+/// runnable tasks. `awake` is the barrier's parties minus those asleep in the kernel (which are
+/// not runnable) where the barrier keeps that count, else all its parties: with most of 8
+/// parties asleep beside two busy loops, 4 runnable tasks prove foreign work, where "8 parties"
+/// would have explained them.
+///
+/// One foreign runnable task is not enough for [`Verdict::Busy`]: a kernel worker or the
+/// harness waking for a moment would otherwise hold the verdict (and sleeping instead of
+/// yielding) for [`Tuning::hold_ns`]; a single persistent one is caught by its slow yields
+/// instead. Two or more (busy loops on every CPU of a 2-CPU machine) are.
+pub fn classify(load: Option<Load>, awake: u32) -> Verdict {
     match load {
         None => Verdict::Unsure,
         Some(l) if l.cpus == 0 => Verdict::Unsure,
         Some(l) if l.running < l.cpus || l.running <= 1 => Verdict::Quiet,
-        Some(l) if l.running > l.cpus.max(parties) => Verdict::Busy,
+        Some(l) if l.running > l.cpus.max(awake) + 1 => Verdict::Busy,
         Some(_) => Verdict::Unsure,
     }
 }
@@ -121,6 +134,9 @@ pub struct Contention {
     sampled_at: AtomicU64,
     /// The cached sample: `running << 32 | cpus`, 0 = the read failed.
     load: AtomicU64,
+    /// The awake parties of the barrier whose waiter took the cached sample, counted at the same
+    /// moment (see [`Contention::may_yield`]).
+    awake: AtomicU64,
     /// Yielding is known not to pay until this time (0 = no busy verdict).
     busy_until: AtomicU64,
     /// The current hold (0 = none yet; doubles on repeated slow probes).
@@ -134,6 +150,7 @@ impl Contention {
             tuning,
             sampled_at: AtomicU64::new(NEVER),
             load: AtomicU64::new(0),
+            awake: AtomicU64::new(0),
             busy_until: AtomicU64::new(0),
             hold: AtomicU64::new(0),
         }
@@ -148,24 +165,40 @@ impl Contention {
     /// `refresh_ns`. Concurrent callers elect one refresher (a CAS on the timestamp); the others
     /// use the previous sample.
     pub fn load(&self, now: u64, sample: impl FnOnce() -> Option<Load>) -> Option<Load> {
+        self.sample_with(now, || 0, sample).0
+    }
+
+    /// [`Contention::load`], plus the awake-party count taken with the cached sample (`awake` is
+    /// called only when the sample is refreshed, right after it).
+    fn sample_with(
+        &self,
+        now: u64,
+        awake: impl FnOnce() -> u32,
+        sample: impl FnOnce() -> Option<Load>,
+    ) -> (Option<Load>, u32) {
         let at = self.sampled_at.load(Relaxed);
         let stale = at == NEVER || now.saturating_sub(at) >= self.tuning.refresh_ns || now < at;
         if stale && self.sampled_at.compare_exchange(at, now, Relaxed, Relaxed).is_ok() {
             let v = sample().map_or(0, |l| (u64::from(l.running) << 32) | u64::from(l.cpus));
+            self.awake.store(u64::from(awake()), Relaxed);
             self.load.store(v, Relaxed);
         }
         let v = self.load.load(Relaxed);
-        (v != 0).then_some(Load { running: (v >> 32) as u32, cpus: v as u32 })
+        let load = (v != 0).then_some(Load { running: (v >> 32) as u32, cpus: v as u32 });
+        (load, self.awake.load(Relaxed) as u32)
     }
 
-    /// Whether a waiter of a `parties`-party barrier that stopped spinning at `now` should yield
-    /// (true) or go straight to sleep (false). `sample` reads the machine's load (a syscall) and
-    /// is called only when the cached sample is stale.
-    pub fn may_yield(&self, now: u64, parties: u32, sample: impl FnOnce() -> Option<Load>) -> bool {
+    /// Whether a waiter that stopped spinning at `now` should yield (true) or go straight to
+    /// sleep (false). `awake` counts the barrier's parties that are not asleep in the kernel
+    /// (the caller included; see [`classify`]) and `sample` reads the machine's load (a
+    /// syscall); both are called only when the cached sample is stale, so the two describe the
+    /// same moment.
+    pub fn may_yield(&self, now: u64, awake: impl FnOnce() -> u32, sample: impl FnOnce() -> Option<Load>) -> bool {
         if !self.tuning.enabled {
             return true;
         }
-        match classify(self.load(now, sample), parties) {
+        let (load, awake) = self.sample_with(now, awake, sample);
+        match classify(load, awake) {
             Verdict::Quiet => {
                 if self.busy_until.load(Relaxed) != 0 {
                     self.busy_until.store(0, Relaxed);
@@ -180,6 +213,20 @@ impl Contention {
                 false
             }
             Verdict::Busy | Verdict::Unsure => now >= self.busy_until.load(Relaxed),
+        }
+    }
+
+    /// Whether the cached sample shows an idle CPU (fewer runnable tasks than CPUs): then a
+    /// spinning waiter keeps nobody off a CPU. Same arguments as [`Contention::may_yield`];
+    /// `true` when disabled or nothing was observed.
+    pub fn quiet(&self, now: u64, awake: impl FnOnce() -> u32, sample: impl FnOnce() -> Option<Load>) -> bool {
+        if !self.tuning.enabled {
+            return true;
+        }
+        let (load, awake) = self.sample_with(now, awake, sample);
+        match load {
+            None => true,
+            Some(_) => classify(load, awake) == Verdict::Quiet,
         }
     }
 
@@ -227,8 +274,10 @@ mod tests {
         // Every CPU taken, by the parties or not: proves nothing (one busy loop beside a
         // 2-party barrier whose partner sleeps reads 2 as well).
         assert_eq!(classify(load(2, 2), 2), Verdict::Unsure);
-        // Two busy loops beside a 2-party barrier on 2 CPUs: 4 runnable > max(2, 2).
-        assert_eq!(classify(load(3, 2), 2), Verdict::Busy);
+        // One foreign task beside a 2-party barrier: maybe a passing kernel worker; its slow
+        // yields would tell.
+        assert_eq!(classify(load(3, 2), 2), Verdict::Unsure);
+        // Two busy loops beside a 2-party barrier on 2 CPUs: 4 runnable > max(2, 2) + 1.
         assert_eq!(classify(load(4, 2), 2), Verdict::Busy);
         // 16 parties on 2 CPUs, all runnable: the parties explain the count.
         assert_eq!(classify(load(16, 2), 16), Verdict::Unsure);
@@ -264,13 +313,13 @@ mod tests {
     #[test]
     fn a_busy_sample_stops_yields_and_a_quiet_one_restores_them() {
         let c = Contention::new(Tuning::DEFAULT);
-        assert!(c.may_yield(0, 2, || load(1, 2)), "quiet machine: yield");
-        assert!(!c.may_yield(5 * MS, 2, || load(4, 2)), "busy loops beside: sleep");
+        assert!(c.may_yield(0, || 2, || load(1, 2)), "quiet machine: yield");
+        assert!(!c.may_yield(5 * MS, || 2, || load(4, 2)), "busy loops beside: sleep");
         assert!(c.busy_at(6 * MS));
         // An ambiguous sample during the hold keeps the busy verdict...
-        assert!(!c.may_yield(10 * MS, 4, || load(4, 2)));
+        assert!(!c.may_yield(10 * MS, || 4, || load(4, 2)));
         // ...a quiet one lifts it at once.
-        assert!(c.may_yield(15 * MS, 4, || load(1, 2)));
+        assert!(c.may_yield(15 * MS, || 4, || load(1, 2)));
         assert!(!c.busy_at(15 * MS));
         assert_eq!(c.hold_ns(), 0);
     }
@@ -280,19 +329,19 @@ mod tests {
         let t = Tuning { hold_ns: 50 * MS, max_hold_ns: 150 * MS, ..Tuning::DEFAULT };
         let c = Contention::new(t);
         let unsure = || load(8, 2); // 8 parties on 2 CPUs: the count proves nothing
-        assert!(c.may_yield(0, 8, unsure));
+        assert!(c.may_yield(0, || 8, unsure));
         assert!(!c.yielded(0, 20_000), "a 20 µs yield ran a peer: not evidence");
-        assert!(c.may_yield(1, 8, unsure));
+        assert!(c.may_yield(1, || 8, unsure));
         assert!(c.yielded(MS, 3 * MS), "a 2 ms yield ran a foreign slice");
         assert_eq!(c.hold_ns(), 50 * MS);
-        assert!(!c.may_yield(10 * MS, 8, unsure));
-        assert!(!c.may_yield(52 * MS, 8, unsure));
+        assert!(!c.may_yield(10 * MS, || 8, unsure));
+        assert!(!c.may_yield(52 * MS, || 8, unsure));
         // The hold expired: one wait probes again; a slow probe doubles the hold.
-        assert!(c.may_yield(53 * MS, 8, unsure));
+        assert!(c.may_yield(53 * MS, || 8, unsure));
         assert!(c.yielded(53 * MS, 55 * MS));
         assert_eq!(c.hold_ns(), 100 * MS);
-        assert!(!c.may_yield(154 * MS, 8, unsure));
-        assert!(c.may_yield(156 * MS, 8, unsure));
+        assert!(!c.may_yield(154 * MS, || 8, unsure));
+        assert!(c.may_yield(156 * MS, || 8, unsure));
         assert!(c.yielded(156 * MS, 158 * MS));
         assert_eq!(c.hold_ns(), 150 * MS, "capped at max_hold_ns");
         assert!(c.yielded(400 * MS, 402 * MS));
@@ -302,16 +351,16 @@ mod tests {
     #[test]
     fn without_busy_samples_only_slow_yields_stop_yields() {
         let c = Contention::new(Tuning { busy_samples: false, ..Tuning::DEFAULT });
-        assert!(c.may_yield(0, 2, || load(9, 2)), "a busy count alone does not stop yields");
+        assert!(c.may_yield(0, || 2, || load(9, 2)), "a busy count alone does not stop yields");
         assert!(c.yielded(MS, 3 * MS));
-        assert!(!c.may_yield(4 * MS, 2, || load(9, 2)));
-        assert!(c.may_yield(10 * MS, 2, || load(1, 2)), "a quiet sample still lifts the verdict");
+        assert!(!c.may_yield(4 * MS, || 2, || load(9, 2)));
+        assert!(c.may_yield(10 * MS, || 2, || load(1, 2)), "a quiet sample still lifts the verdict");
     }
 
     #[test]
     fn disabled_always_yields_and_learns_nothing() {
         let c = Contention::new(Tuning { enabled: false, ..Tuning::DEFAULT });
-        assert!(c.may_yield(0, 2, || load(9, 2)));
+        assert!(c.may_yield(0, || 2, || load(9, 2)));
         assert!(!c.yielded(0, 10 * MS));
         assert!(!c.busy_at(1));
     }

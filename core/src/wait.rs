@@ -43,6 +43,12 @@
 //! spin phase and the eventcount protocol are untouched: the memory only chooses between two
 //! correct ways of waiting, and a parker without one ([`Parker::contention`] = `None`, e.g. the
 //! loom models) keeps the quiet-machine policy.
+//!
+//! How long to spin is learnt per handle ([`Adaptive`]: the length of recent waits, sleeps
+//! included, so a partner's wake-up latency is learnt and then spun through instead of slept
+//! through), and capped at [`WaitPolicy::busy_spin_ns`] while the load sample shows no idle CPU
+//! (the partner may be queued behind the spinner). Barrier cells count their sleeping waiters
+//! ([`Peers::asleep`]), so a load sample is judged against the parties that can be runnable.
 
 use crate::contention::{Contention, Load};
 use crate::sync::{spin_hint, AtomicU32, Ordering};
@@ -81,6 +87,11 @@ pub trait Parker {
 pub struct WaitPolicy {
     /// Busy-spin budget when the barrier's parties fit on the CPUs.
     pub spin_ns: u64,
+    /// The spin budget instead while every CPU has a runnable task (the machine's load leaves no
+    /// idle CPU; see [`Contention::quiet`]): long enough to catch a partner that is being woken
+    /// on another CPU (a few µs on a VM), short enough that a partner queued behind us on *our*
+    /// CPU is not kept off it for long.
+    pub busy_spin_ns: u64,
     /// Busy-spin iterations when parties outnumber CPUs.
     pub oversubscribed_spins: u32,
     /// Budget for the `sched_yield` phase before sleeping.
@@ -91,36 +102,64 @@ pub struct WaitPolicy {
 
 impl Default for WaitPolicy {
     fn default() -> Self {
-        WaitPolicy { spin_ns: 50_000, oversubscribed_spins: 16, yield_ns: 200_000, check_ns: 20_000_000 }
+        WaitPolicy {
+            spin_ns: 50_000,
+            busy_spin_ns: 3_000,
+            oversubscribed_spins: 16,
+            yield_ns: 200_000,
+            check_ns: 20_000_000,
+        }
     }
 }
 
 /// Per-handle memory of how long waits take, so the spin budget adapts (process-local state, not
-/// shared memory). Waits that end while spinning record how many spin iterations they needed;
-/// waits that had to yield or sleep record a large value. While recent waits are short, the budget
-/// is a few times their average (so a release is caught without a syscall); once waits are long
-/// (the partner is descheduled, the machine busy), spinning is cut to [`Adaptive::MIN_SPINS`]
-/// iterations and the waiter yields its CPU instead of burning it. Fast waits pull the average
-/// back down, so the budget recovers by itself.
-#[derive(Debug, Default)]
-pub struct Adaptive(AtomicU32);
+/// shared memory). The memory is an average wait length in spin iterations: a wait that ends
+/// while spinning records how many iterations it needed; a wait that had to yield or sleep
+/// records how long it took, converted to iterations with the spin speed measured by the spin
+/// loop itself (capped at [`Adaptive::CAP`]).
+///
+/// While recent waits are short, the budget is a few times their average (so a release is caught
+/// without a syscall); once waits are long (the partner is descheduled, the machine busy),
+/// spinning is cut to [`Adaptive::MIN_SPINS`] iterations and the waiter yields its CPU or sleeps
+/// instead of burning it. Fast waits pull the average back down, so the budget recovers by itself.
+///
+/// Recording a short sleep as what it took (and not as "long") is what keeps sleeps from feeding
+/// themselves: a woken party arrives at the next barrier one wake-up latency (5-30 µs on a VM)
+/// after its waker, so a waker that sleeps after a short spin is woken the same way in turn, and
+/// both sleep every episode (measured: 3-4 µs per 2-party episode instead of 0.2-0.4 µs, beside one
+/// compiler job). A few such waits raise the budget above the wake-up latency and the next wait
+/// catches the woken party while spinning.
+#[derive(Debug)]
+pub struct Adaptive {
+    avg: AtomicU32,
+    /// Measured nanoseconds per spin iteration × 16 (0: not measured yet).
+    spin_speed: AtomicU32,
+}
+
+impl Default for Adaptive {
+    fn default() -> Adaptive {
+        Adaptive::new()
+    }
+}
 
 impl Adaptive {
     /// Spin iterations always granted.
     pub const MIN_SPINS: u32 = 64;
     /// Average above which spinning is considered useless.
-    pub const LONG: u32 = 4096;
-    /// Recorded for a wait that did not end while spinning.
+    pub const LONG: u32 = 2048;
+    /// Most a single wait records.
     pub const CAP: u32 = 1 << 16;
+    /// Nanoseconds per spin iteration assumed before the spin loop measured it.
+    pub const DEFAULT_NS_PER_SPIN: u64 = 30;
 
     /// A fresh memory (optimistic: the first wait may spin its full time budget).
     pub fn new() -> Adaptive {
-        Adaptive(AtomicU32::new(0))
+        Adaptive { avg: AtomicU32::new(0), spin_speed: AtomicU32::new(0) }
     }
 
     /// Spin iterations to grant the next wait (the time budget still applies).
     pub fn budget(&self) -> u32 {
-        let avg = self.0.load(Ordering::Relaxed);
+        let avg = self.avg.load(Ordering::Relaxed);
         if avg >= Self::LONG {
             Self::MIN_SPINS
         } else {
@@ -131,11 +170,34 @@ impl Adaptive {
         }
     }
 
-    /// Records a finished wait: `spins` iterations, or [`Adaptive::CAP`] if it yielded or slept.
+    /// The average wait, in spin iterations (0: nothing recorded yet).
+    pub fn average(&self) -> u32 {
+        self.avg.load(Ordering::Relaxed)
+    }
+
+    /// Records a finished wait of `spins` iterations (capped at [`Adaptive::CAP`]).
     pub fn record(&self, spins: u32) {
-        let old = self.0.load(Ordering::Relaxed) as i64;
+        let old = self.avg.load(Ordering::Relaxed) as i64;
         let new = old + (i64::from(spins.min(Self::CAP)) - old) / 8;
-        self.0.store(new.max(1) as u32, Ordering::Relaxed);
+        self.avg.store(new.max(1) as u32, Ordering::Relaxed);
+    }
+
+    /// Records a finished wait that took `ns` nanoseconds (it yielded or slept).
+    pub fn record_ns(&self, ns: u64) {
+        let per16 = match u64::from(self.spin_speed.load(Ordering::Relaxed)) {
+            0 => Self::DEFAULT_NS_PER_SPIN * 16,
+            v => v,
+        };
+        let spins = ns.saturating_mul(16) / per16.max(1);
+        self.record(spins.min(u64::from(Self::CAP)) as u32);
+    }
+
+    /// The spin loop measured `spins` iterations taking `ns` nanoseconds.
+    pub fn calibrate(&self, spins: u32, ns: u64) {
+        if spins > 0 && ns > 0 {
+            let per16 = (ns.saturating_mul(16) / u64::from(spins)).clamp(1, 16 * 10_000);
+            self.spin_speed.store(per16 as u32, Ordering::Relaxed);
+        }
     }
 }
 
@@ -145,6 +207,34 @@ pub enum Poll<T> {
     Ready(T),
     /// Keep waiting.
     Pending,
+}
+
+/// Who a wait waits with.
+#[derive(Clone, Copy, Debug)]
+pub struct Peers<'a> {
+    /// The participants that may be waiting on each other (decides between the spinning and the
+    /// oversubscribed policy).
+    pub parties: u32,
+    /// How many of the barrier's waiters are asleep in the kernel right now, if the barrier keeps
+    /// count (a heuristic word: sleeping waiters are not runnable, so the runnable tasks beyond
+    /// the *awake* parties are foreign work; see [`Contention::may_yield`]). [`wait_for`] keeps
+    /// it up to date around its sleeps when the parker has a [`Contention`] memory.
+    pub asleep: Option<&'a AtomicU32>,
+}
+
+impl Peers<'_> {
+    /// Parties that are not asleep (at least 1: the caller), judged from a word that may be
+    /// garbage or stale.
+    pub fn awake(&self) -> u32 {
+        let asleep = self.asleep.map_or(0, |a| a.load(Ordering::Relaxed));
+        self.parties.saturating_sub(asleep).max(1)
+    }
+}
+
+impl From<u32> for Peers<'_> {
+    fn from(parties: u32) -> Self {
+        Peers { parties, asleep: None }
+    }
 }
 
 /// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`;
@@ -159,16 +249,16 @@ pub fn wait_until<T, P: Parker + ?Sized>(
     mut check: impl FnMut() -> Poll<T>,
     idle: impl FnMut(),
 ) -> Result<T, ()> {
-    wait_for(parker, policy, seq, parties, deadline_ns, None, |_| check(), idle)
+    wait_for(parker, policy, seq, parties.into(), deadline_ns, None, |_| check(), idle)
 }
 
 /// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`.
 /// `check(strong)` is called with `strong == true` right before sleeping; to pair with
 /// [`notify_sleepers`] that check must read the state with an RMW (see module docs).
 ///
-/// `parties` is the number of participants that may be waiting on each other (it decides between
-/// the spinning and the oversubscribed policy). `idle` runs about every `policy.check_ns` while
-/// yielding or sleeping (the liveness hook); it may change the state and bump `seq` itself.
+/// `peers` says how many participants may be waiting on each other (see [`Peers`]). `idle` runs
+/// about every `policy.check_ns` while yielding or sleeping (the liveness hook); it may change
+/// the state and bump `seq` itself.
 ///
 /// `adapt`, if given, bounds the spin phase by what recent waits needed (see [`Adaptive`]) and
 /// learns from this wait.
@@ -178,86 +268,99 @@ pub fn wait_for<T, P: Parker + ?Sized>(
     parker: &P,
     policy: &WaitPolicy,
     seq: &AtomicU32,
-    parties: u32,
+    peers: Peers<'_>,
     deadline_ns: Option<u64>,
     adapt: Option<&Adaptive>,
     mut check: impl FnMut(bool) -> Poll<T>,
     mut idle: impl FnMut(),
 ) -> Result<T, ()> {
-    let record = |spins: u32| {
-        if let Some(a) = adapt {
-            a.record(spins);
-        }
-    };
     if let Poll::Ready(v) = check(false) {
-        record(0);
+        if let Some(a) = adapt {
+            a.record(0);
+        }
         return Ok(v);
     }
-    let budget = adapt.map_or(u32::MAX, Adaptive::budget);
-    let r = wait_slow(parker, policy, seq, parties, deadline_ns, budget, &record, &mut check, &mut idle);
-    if r.is_err() {
-        record(Adaptive::CAP);
-    }
-    r
+    wait_slow(parker, policy, seq, peers, deadline_ns, adapt, &mut check, &mut idle)
 }
 
-/// The spin, yield and sleep phases of [`wait_for`]; `budget` caps the spin iterations and
-/// `record` learns how the wait ended.
+/// The spin, yield and sleep phases of [`wait_for`].
 #[allow(clippy::too_many_arguments)]
 fn wait_slow<T, P: Parker + ?Sized>(
     parker: &P,
     policy: &WaitPolicy,
     seq: &AtomicU32,
-    parties: u32,
+    peers: Peers<'_>,
     deadline_ns: Option<u64>,
-    budget: u32,
-    record: &impl Fn(u32),
+    adapt: Option<&Adaptive>,
     check: &mut impl FnMut(bool) -> Poll<T>,
     idle: &mut impl FnMut(),
 ) -> Result<T, ()> {
+    let parties = peers.parties;
     let oversubscribed = parties > parker.cpus();
     // One defined u64 from here on (u64::MAX: no deadline). Comparing the payload of a `None`
     // (uninitialised) inside a branchless `min` is harmless but makes memcheck report every wait.
     let deadline = deadline_ns.unwrap_or(u64::MAX);
     let past = |now: u64| now >= deadline;
     let sense = parker.contention();
-    let may_yield =
-        |now: u64| policy.yield_ns > 0 && sense.is_none_or(|c| c.may_yield(now, parties, || parker.sample_load()));
+    let may_yield = |now: u64| {
+        policy.yield_ns > 0 && sense.is_none_or(|c| c.may_yield(now, || peers.awake(), || parker.sample_load()))
+    };
     // Whether to yield, when already decided (oversubscribed waits decide before spinning).
     let mut yielding: Option<bool> = None;
+    // The first clock reading of this wait and the spin iterations before it, so a wait that
+    // yields or sleeps can record how long it took (see `Adaptive`).
+    let mut first: Option<(u64, u32)> = None;
+    let finish = |first: Option<(u64, u32)>, end: Option<u64>| {
+        if let Some(a) = adapt {
+            match (first, end) {
+                (Some((t0, spins)), Some(end)) => {
+                    let before = u64::from(spins) * Adaptive::DEFAULT_NS_PER_SPIN;
+                    a.record_ns(end.saturating_sub(t0).saturating_add(before));
+                }
+                _ => a.record(Adaptive::CAP),
+            }
+        }
+    };
 
     // Phase 1: busy spin. Read the clock only every 64 iterations.
     if oversubscribed {
         // The partner we wait for needs a CPU; on a busy machine it is not ours to give (a yield
         // runs foreign work), and spinning only delays the sleep that lets the scheduler run it.
-        let y = sense.is_none() || may_yield(parker.now_ns());
+        let now = parker.now_ns();
+        first = Some((now, 0));
+        let y = sense.is_none() || may_yield(now);
         yielding = Some(y);
         let spins = if y { policy.oversubscribed_spins } else { 0 };
         for _ in 0..spins {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
-                record(Adaptive::CAP);
+                finish(first, Some(parker.now_ns()));
                 return Ok(v);
             }
         }
     } else {
-        // Recent waits outlasted the spin phase (or `adapt` is absent and 64 spins did not do):
-        // on a busy machine, spinning on burns CPU the scheduler then charges to us (a spinner
-        // loses its wake-up preemption over CPU-bound work), so sleep at once instead.
-        let mut budget = budget;
+        let mut budget = adapt.map_or(u32::MAX, Adaptive::budget);
+        // Recent waits outlasted the spin phase: on a busy machine, spinning on burns CPU the
+        // scheduler then charges to us (a spinner loses its wake-up preemption over CPU-bound
+        // work), so sleep at once instead.
         if budget <= Adaptive::MIN_SPINS && sense.is_some() {
-            let y = may_yield(parker.now_ns());
+            let now = parker.now_ns();
+            first = Some((now, 0));
+            let y = may_yield(now);
             yielding = Some(y);
             if !y {
                 budget = 0;
             }
         }
         let mut spin_start: Option<u64> = None;
+        let mut spin_ns = policy.spin_ns;
         let mut i: u32 = 0;
         while i < budget {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
-                record(i);
+                if let Some(a) = adapt {
+                    a.record(i);
+                }
                 return Ok(v);
             }
             i = i.wrapping_add(1);
@@ -268,18 +371,44 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 // The clock is first read after 64 iterations, keeping it off the fast path; the
                 // time budget counts from there.
                 let now = parker.now_ns();
-                if spin_start.is_none() && yielding.is_none() && sense.is_some() {
-                    let y = may_yield(now);
-                    yielding = Some(y);
-                    if !y {
-                        break;
+                // A wait without a memory of its own cannot learn that spinning pays on a busy
+                // machine: it stops at its first clock read. A wait with one spins its learnt
+                // budget (the parties it waits for may well be running on the other CPUs: only
+                // what the waits take says whether spinning catches them), but while no CPU is
+                // idle at most `busy_spin_ns`: a partner that waits for *our* CPU arrives only
+                // once we stop, so each spin would add its whole length to the episode.
+                if spin_start.is_none() && sense.is_some() {
+                    if adapt.is_none() {
+                        if yielding.is_none() {
+                            let y = may_yield(now);
+                            yielding = Some(y);
+                            if !y {
+                                break;
+                            }
+                        }
+                    } else if let Some(c) = sense {
+                        if !c.quiet(now, || peers.awake(), || parker.sample_load()) {
+                            spin_ns = spin_ns.min(policy.busy_spin_ns);
+                        }
                     }
                 }
-                let start = *spin_start.get_or_insert(now);
+                match spin_start {
+                    None => {
+                        spin_start = Some(now);
+                        first.get_or_insert((now, i));
+                    }
+                    Some(start) if i == 128 => {
+                        if let Some(a) = adapt {
+                            a.calibrate(64, now.saturating_sub(start));
+                        }
+                    }
+                    Some(_) => {}
+                }
                 if past(now) {
+                    finish(first, Some(now));
                     return Err(());
                 }
-                if now.saturating_sub(start) >= policy.spin_ns {
+                if now.saturating_sub(spin_start.unwrap_or(now)) >= spin_ns {
                     break;
                 }
             }
@@ -289,11 +418,13 @@ fn wait_slow<T, P: Parker + ?Sized>(
     // Phase 2: yield to runnable peers, unless the machine is known to be busy with other work
     // (then a yield would run a foreign slice: sleep instead, see the module docs).
     let yield_start = parker.now_ns();
+    let first = Some(first.unwrap_or((yield_start, 0)));
     if yielding.unwrap_or_else(|| may_yield(yield_start)) {
         let mut last_idle = yield_start;
         let mut now = yield_start;
         loop {
             if past(now) {
+                finish(first, Some(now));
                 return Err(());
             }
             if now.saturating_sub(yield_start) >= policy.yield_ns {
@@ -305,7 +436,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
             }
             parker.yield_now();
             if let Poll::Ready(v) = check(false) {
-                record(Adaptive::CAP);
+                finish(first, Some(parker.now_ns()));
                 return Ok(v);
             }
             let before = now;
@@ -316,15 +447,18 @@ fn wait_slow<T, P: Parker + ?Sized>(
         }
     }
 
-    // Phase 3: sleep on the eventcount, waking periodically for the liveness hook.
+    // Phase 3: sleep on the eventcount, waking periodically for the liveness hook. With a
+    // contention memory, the barrier's count of sleepers says we are asleep meanwhile.
+    let asleep = peers.asleep.filter(|_| sense.is_some());
     loop {
         let s = seq.load(Ordering::SeqCst);
         if let Poll::Ready(v) = check(false) {
-            record(Adaptive::CAP);
+            finish(first, Some(parker.now_ns()));
             return Ok(v);
         }
         let now = parker.now_ns();
         if past(now) {
+            finish(first, Some(now));
             return Err(());
         }
         if s & SLEEPERS == 0 && seq.compare_exchange(s, s | SLEEPERS, Ordering::SeqCst, Ordering::SeqCst).is_err() {
@@ -332,13 +466,20 @@ fn wait_slow<T, P: Parker + ?Sized>(
         }
         // Strong re-check after announcing ourselves (see the module docs).
         if let Poll::Ready(v) = check(true) {
-            record(Adaptive::CAP);
+            finish(first, Some(parker.now_ns()));
             return Ok(v);
         }
         let wake_at = deadline.min(now.saturating_add(policy.check_ns));
+        if let Some(a) = asleep {
+            a.fetch_add(1, Ordering::Relaxed);
+        }
         parker.park(seq, s | SLEEPERS, if wake_at == u64::MAX { None } else { Some(wake_at) });
+        if let Some(a) = asleep {
+            // Never below zero, whatever another process wrote there.
+            let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+        }
         if let Poll::Ready(v) = check(false) {
-            record(Adaptive::CAP);
+            finish(first, Some(parker.now_ns()));
             return Ok(v);
         }
         if parker.now_ns() >= wake_at && !past(parker.now_ns()) {

@@ -32,7 +32,7 @@ static PARKER: LoomParker = LoomParker;
 
 fn policy() -> AltPolicy {
     AltPolicy {
-        wait: WaitPolicy { spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX / 4 },
+        wait: WaitPolicy { spin_ns: 0, busy_spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX / 4 },
         stall_ns: u64::MAX,
         stall_spins: u32::MAX,
     }

@@ -63,7 +63,8 @@ impl Parker for FutexModel {
 }
 
 /// Sleep at once: no spinning, no yielding (exercises the eventcount path).
-const SLEEPY: WaitPolicy = WaitPolicy { spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX };
+const SLEEPY: WaitPolicy =
+    WaitPolicy { spin_ns: 0, busy_spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX };
 
 #[test]
 fn sleeping_waiter_is_never_lost() {
@@ -97,7 +98,8 @@ fn sleeping_waiter_is_woken_by_abort() {
     });
 }
 
-const POLICY: WaitPolicy = WaitPolicy { spin_ns: 0, oversubscribed_spins: 1, yield_ns: 0, check_ns: u64::MAX };
+const POLICY: WaitPolicy =
+    WaitPolicy { spin_ns: 0, busy_spin_ns: 0, oversubscribed_spins: 1, yield_ns: 0, check_ns: u64::MAX };
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();

@@ -4,8 +4,8 @@
 #![cfg(not(loom))]
 
 use muster_core::contention::{Contention, Load, Tuning};
-use muster_core::sync::AtomicU32;
-use muster_core::wait::{wait_for, Adaptive, Parker, Poll, WaitPolicy};
+use muster_core::sync::{AtomicU32, Ordering};
+use muster_core::wait::{wait_for, Adaptive, Parker, Peers, Poll, WaitPolicy};
 use std::cell::Cell;
 
 const US: u64 = 1_000;
@@ -24,6 +24,8 @@ struct Fake {
     parks: Cell<u32>,
     samples: Cell<u32>,
     checks: Cell<u32>,
+    /// Fake time each condition check takes (one spin iteration).
+    check_cost: Cell<u64>,
 }
 
 impl Fake {
@@ -39,6 +41,7 @@ impl Fake {
             parks: Cell::new(0),
             samples: Cell::new(0),
             checks: Cell::new(0),
+            check_cost: Cell::new(0),
         }
     }
     fn sensing(cpus: u32) -> Fake {
@@ -59,13 +62,14 @@ impl Fake {
         let seq = AtomicU32::new(0);
         let check = |_strong: bool| {
             self.checks.set(self.checks.get() + 1);
+            self.advance(self.check_cost.get());
             if self.clock.get() >= self.event_at.get() {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         };
-        wait_for(self, policy, &seq, parties, None, adapt, check, || ())
+        wait_for(self, policy, &seq, parties.into(), None, adapt, check, || ())
     }
 }
 
@@ -192,7 +196,7 @@ fn fast_waits_never_consult_the_memory() {
             &m,
             &policy(),
             &seq,
-            2,
+            2.into(),
             None,
             Some(&adapt),
             |_| {
@@ -272,7 +276,7 @@ fn a_busy_sleeper_still_runs_the_liveness_hook_every_check_interval() {
         &m,
         &p,
         &seq,
-        4,
+        4.into(),
         None,
         None,
         |_| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending },
@@ -292,7 +296,7 @@ fn deadlines_still_end_busy_waits() {
     let seq = AtomicU32::new(0);
     let deadline = m.clock.get() + 5 * MS;
     m.event_at.set(u64::MAX);
-    let r = wait_for(&m, &policy(), &seq, 4, Some(deadline), None, |_| Poll::<()>::Pending, || ());
+    let r = wait_for(&m, &policy(), &seq, 4.into(), Some(deadline), None, |_| Poll::<()>::Pending, || ());
     assert_eq!(r, Err(()));
     assert!(m.clock.get() >= deadline);
     assert_eq!(m.yields.get(), 0);
@@ -307,7 +311,7 @@ fn helping_waits_nap_instead_of_yielding_on_a_busy_machine() {
     backoff(&m);
     assert_eq!((m.yields.get(), m.parks.get()), (1, 0));
     // A busy verdict (busy loops beside): a timed nap, no yield.
-    assert!(!m.memory.as_ref().unwrap().may_yield(m.clock.get(), 4, || Some(Load { running: 7, cpus: 2 })));
+    assert!(!m.memory.as_ref().unwrap().may_yield(m.clock.get(), || 4, || Some(Load { running: 7, cpus: 2 })));
     m.reset_counts();
     let t0 = m.clock.get();
     backoff(&m);
@@ -317,4 +321,133 @@ fn helping_waits_nap_instead_of_yielding_on_a_busy_machine() {
     let q = Fake::new(2, None);
     backoff(&q);
     assert_eq!((q.yields.get(), q.parks.get()), (1, 0));
+}
+
+#[test]
+fn short_sleeps_teach_the_spin_phase_to_outlast_a_wake_up() {
+    // Two parties both running: waits end within a few hundred ns while spinning. Then a sleep
+    // crept in; from now on the partner arrives one wake-up latency (8 µs) after each wait
+    // starts. Recording those sleeps as "long" would cut spinning and keep both sleeping every
+    // episode; recording what they took raises the budget until spinning catches the partner.
+    let m = Fake::sensing(2);
+    m.running.set(Some(1)); // the partner's CPU is idle while it is being woken
+    m.check_cost.set(30);
+    let adapt = Adaptive::new();
+    for _ in 0..50 {
+        assert_eq!(m.wait(&policy(), 2, 300, Some(&adapt)), Ok(()));
+        assert_eq!(m.parks.get(), 0);
+    }
+    let short = adapt.budget();
+    assert!(u64::from(short) * 30 < 8 * US, "budget {short} already covers 8 µs");
+    let mut parked = 0;
+    let mut caught = 0;
+    for _ in 0..20 {
+        assert_eq!(m.wait(&policy(), 2, 8 * US, Some(&adapt)), Ok(()));
+        parked += m.parks.get() + m.yields.get().min(1);
+        if m.parks.get() + m.yields.get() == 0 {
+            caught += 1;
+        }
+    }
+    assert!(parked >= 1, "the first 8 µs wait should have outlasted the short budget");
+    assert!(parked <= 4, "slept {parked} times: sleeps feed themselves");
+    assert!(caught >= 16, "only {caught} of 20 waits caught the partner while spinning");
+    // Long waits (the partner descheduled) still cut spinning to the minimum.
+    for _ in 0..40 {
+        assert_eq!(m.wait(&policy(), 2, 5 * MS, Some(&adapt)), Ok(()));
+    }
+    assert_eq!(adapt.budget(), Adaptive::MIN_SPINS);
+}
+
+#[test]
+fn sleeping_parties_do_not_explain_runnable_tasks() {
+    // 8 parties on 2 CPUs, 6 of them asleep in the kernel, and 4 runnable tasks: at most 2 of
+    // them are parties, so busy loops are runnable and a yield would run their slice.
+    let m = Fake::sensing(2);
+    m.running.set(Some(4));
+    let asleep = AtomicU32::new(6);
+    let seq = AtomicU32::new(0);
+    m.event_at.set(m.clock.get() + 30 * US);
+    let peers = Peers { parties: 8, asleep: Some(&asleep) };
+    let check = |_: bool| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
+    assert_eq!(wait_for(&m, &policy(), &seq, peers, None, None, check, || ()), Ok(()));
+    assert_eq!(m.yields.get(), 0, "yielded beside busy loops");
+    assert_eq!(m.parks.get(), 1);
+    assert_eq!(asleep.load(Ordering::Relaxed), 6, "the wait's own sleep is counted and uncounted");
+
+    // The same count with every party awake: the parties explain it; yield to them.
+    let m = Fake::sensing(2);
+    m.running.set(Some(4));
+    let asleep = AtomicU32::new(0);
+    m.event_at.set(m.clock.get() + 30 * US);
+    let peers = Peers { parties: 8, asleep: Some(&asleep) };
+    let check = |_: bool| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
+    assert_eq!(wait_for(&m, &policy(), &seq, peers, None, None, check, || ()), Ok(()));
+    assert!(m.yields.get() >= 5);
+    assert_eq!(m.parks.get(), 0);
+
+    // A garbage count (another process wrote it) only misguides the choice.
+    let asleep = AtomicU32::new(u32::MAX);
+    assert_eq!(Peers { parties: 8, asleep: Some(&asleep) }.awake(), 1);
+}
+
+#[test]
+fn a_sleeper_is_counted_while_it_sleeps() {
+    struct Watch<'a> {
+        fake: Fake,
+        asleep: &'a AtomicU32,
+        seen: Cell<u32>,
+    }
+    impl Parker for Watch<'_> {
+        fn park(&self, word: &AtomicU32, expected: u32, deadline_ns: Option<u64>) {
+            self.seen.set(self.asleep.load(Ordering::Relaxed));
+            self.fake.park(word, expected, deadline_ns)
+        }
+        fn unpark_all(&self, _word: &AtomicU32) {}
+        fn now_ns(&self) -> u64 {
+            self.fake.now_ns()
+        }
+        fn yield_now(&self) {
+            self.fake.yield_now()
+        }
+        fn cpus(&self) -> u32 {
+            self.fake.cpus
+        }
+        fn contention(&self) -> Option<&Contention> {
+            self.fake.contention()
+        }
+        fn sample_load(&self) -> Option<Load> {
+            self.fake.sample_load()
+        }
+    }
+    let asleep = AtomicU32::new(2);
+    let w = Watch { fake: Fake::sensing(2), asleep: &asleep, seen: Cell::new(0) };
+    w.fake.running.set(Some(7));
+    w.fake.event_at.set(w.fake.clock.get() + MS);
+    let seq = AtomicU32::new(0);
+    let check = |_: bool| if w.fake.clock.get() >= w.fake.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
+    let peers = Peers { parties: 4, asleep: Some(&asleep) };
+    assert_eq!(wait_for(&w, &policy(), &seq, peers, None, None, check, || ()), Ok(()));
+    assert_eq!(w.seen.get(), 3);
+    assert_eq!(asleep.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn without_an_idle_cpu_spinning_stops_at_the_busy_budget() {
+    // Every CPU has a runnable task: a partner that is not here yet may be queued behind us on
+    // our own CPU, so spinning past `busy_spin_ns` only delays it.
+    let m = Fake::sensing(2);
+    m.running.set(Some(3));
+    m.check_cost.set(30);
+    let adapt = Adaptive::new();
+    assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
+    let spun = u64::from(m.checks.get()) * 30;
+    assert!(spun <= policy().busy_spin_ns + 4 * US, "spun {spun} ns before giving up");
+    assert!(m.yields.get() + m.parks.get() >= 1);
+    // With an idle CPU the full spin budget applies.
+    let m = Fake::sensing(2);
+    m.running.set(Some(1));
+    m.check_cost.set(30);
+    let adapt = Adaptive::new();
+    assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
+    assert_eq!(m.yields.get() + m.parks.get(), 0, "a 40 µs wait fits the quiet spin budget");
 }

@@ -1,5 +1,6 @@
 //! Alting barrier front-ends: create, attach, close, reset, enroll/resign, sync/poll,
-//! expand/contract and queries. Channels are in `channel.rs`, the Alternative in `alt.rs`.
+//! expand/contract (also of a front-end itself) and queries. Channels are in `channel.rs`, the
+//! Alternative in `alt.rs`.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
@@ -489,6 +490,33 @@ pub unsafe extern "C" fn muster_alting_contract(frontend: *mut muster_alting, fi
             })
         })
     }
+}
+
+/// Removes this front-end from the barrier for good (JCSP `contract()`): the barrier waits for one
+/// party less from now on, and this call completes it if all the other enrolled front-ends are
+/// offering. Meant for a party that was given its front-end by `muster_alting_expand` (or
+/// `muster_alting_create`) and is about to terminate; a resigned party that may come back
+/// resigns instead.
+///
+/// On `MUSTER_OK` the front-end fronts nothing: every later call on this handle (and on other
+/// handles on it) fails with `MUSTER_EMISUSE`, except `muster_alting_close`, which the caller
+/// still makes. Its index may be handed out again by a later expansion, and the expansion it
+/// came from can no longer be removed as a whole by `muster_alting_contract` (its other
+/// front-ends leave by this call too). On failure nothing changed: the handle is still enrolled
+/// (or resigned) and owned.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL), `MUSTER_EMISUSE` (resigned, contracted already,
+/// or wrong thread/process), `MUSTER_ECORRUPT`.
+///
+/// Thread-safety: on the owning thread only. An Alternative this front-end was added to fails with
+/// `MUSTER_EMISUSE` when selected afterwards.
+///
+/// # Safety
+/// `frontend` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn muster_alting_contract_self(frontend: *mut muster_alting) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { with(frontend, |h| code(h.inner.contract_self_keep_handle(), |()| MUSTER_OK)) }
 }
 
 /// This front-end's index within its barrier.

@@ -234,7 +234,7 @@ pub fn c_abi(data: &[u8]) {
                         5 => muster_alting_contract(f, c.small(), c.small()),
                         6 => muster_alting_index(f),
                         7 => muster_alting_completions(f, if c.byte() % 2 == 0 { null_mut() } else { &mut done }),
-                        _ => muster_alting_enroll(f),
+                        _ => muster_alting_contract_self(f),
                     };
                     check_code("alting op", rc);
                 }

@@ -7,6 +7,7 @@ import org.jcsp.lang.Guard;
  * The JCSP 1.1-rc4 baseline (Debian's libjcsp-java) of the Java benchmark: the same workloads
  * as MusterBench with threads of one JVM (JCSP's alting barriers work only there).
  * {@code gold SECONDS}: Goldsmith with three threads; {@code sync N ITERS}: N threads syncing.
+ * Each ends with a line "RESULT key rate" for java/bench/run.sh's table.
  */
 public final class JcspBench {
     public static void main(String[] args) throws Exception {
@@ -51,6 +52,7 @@ public final class JcspBench {
         double s = Math.max(secs[0], Math.max(secs[1], secs[2]));
         System.out.printf("jcsp goldsmith 3 threads: %.0f events/s (%d events in %.2f s)%n",
                 events / s, events, s);
+        System.out.printf("RESULT jcsp-gold %.0f%n", events / s);
         System.exit(0); // JCSP's timer thread may linger
     }
 
@@ -80,6 +82,7 @@ public final class JcspBench {
         }
         System.out.printf("jcsp AltingBarrier.sync N=%d threads: %.0f syncs/s (%d in %.2f s)%n",
                 n, iters / s, iters, s);
+        System.out.printf("RESULT jcsp-sync-%d %.0f%n", n, iters / s);
         System.exit(0);
     }
 }

@@ -19,7 +19,8 @@ import org.muster.Region;
  *     syncs (barrier completions) per second.
  * </ul>
  * The parent JVM creates the region, starts the child JVMs (same class, role "node"/"syncer"),
- * which meet at a counted barrier, time their loops and print their counts.
+ * which meet at a counted barrier, time their loops and print their counts. Each workload ends
+ * with a line "RESULT key rate" that java/bench/run.sh makes its table from.
  */
 public final class MusterBench {
     public static void main(String[] args) throws Exception {
@@ -80,6 +81,7 @@ public final class MusterBench {
             // each event is counted by both of its parties
             System.out.printf("muster goldsmith 3 JVMs: %.0f events/s (%d events in %.2f s; ev0 / ev1 / ev2 %s)%n",
                     events / 2 / secs, events / 2, secs, shares);
+            System.out.printf("RESULT muster-gold-jvms %.0f%n", events / 2 / secs);
         } finally {
             Region.unlink(name);
         }
@@ -115,6 +117,7 @@ public final class MusterBench {
             double s = Math.max(secs[0], Math.max(secs[1], secs[2]));
             System.out.printf("muster goldsmith 3 threads, 1 JVM: %.0f events/s (%d events in %.2f s)%n",
                     events / s, events, s);
+            System.out.printf("RESULT muster-gold-threads %.0f%n", events / s);
         } finally {
             Region.unlink(name);
         }
@@ -162,6 +165,7 @@ public final class MusterBench {
             }
             System.out.printf("muster AltingBarrier.sync N=%d JVMs: %.0f syncs/s (%d in %.2f s)%n",
                     n, iters / secs, iters, secs);
+            System.out.printf("RESULT muster-sync-%d %.0f%n", n, iters / secs);
         } finally {
             Region.unlink(name);
         }

@@ -5,6 +5,9 @@
 # Skipped, with a message, when no JDK or the Debian jars (.ci/apt.d/java.txt) are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# libmuster as cargo builds it (CARGO_TARGET_DIR, if set, may be relative to the repository).
+target_dir=${CARGO_TARGET_DIR:-target}; case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+native=$target_dir/release/libmuster.so
 J=/usr/share/java
 for tool in javac jar java; do
     if ! command -v "$tool" >/dev/null; then
@@ -26,7 +29,7 @@ cp="$PWD/target/java/muster.jar:$PWD/target/java/test-classes:$J/jna.jar"
 # Watchdogs: each test fails after 180 s (run in its own thread, so a test stuck in a native
 # wait is reported, not waited for), the whole run is killed after 600 s, and every child JVM
 # halts itself after 120 s (it/Child.java).
-timeout --signal=KILL 600 java -Dmuster.lib="$PWD/target/release/libmuster.so" -Dmuster.test.classpath="$cp" \
+timeout --signal=KILL 600 java -Dmuster.lib="$native" -Dmuster.test.classpath="$cp" \
     -jar "$J/junit-platform-console-standalone.jar" --class-path "$cp" \
     --config=junit.jupiter.execution.timeout.default=180s \
     --config=junit.jupiter.execution.timeout.thread.mode.default=SEPARATE_THREAD \

@@ -340,6 +340,13 @@ impl AltingBarrier {
     /// given a front-end by `expand` leaves before it terminates). May complete the barrier. The
     /// front-end fronts nothing afterwards.
     pub fn contract_self(self) -> Result<()> {
+        self.contract_self_keep_handle()
+    }
+
+    /// [`AltingBarrier::contract_self`] for a handle that outlives the call (the C ABI's, whose
+    /// caller still closes it): on success the front-end fronts nothing and every later call on
+    /// this handle fails with [`Error::Misuse`]; on failure nothing changed, the handle included.
+    pub fn contract_self_keep_handle(&self) -> Result<()> {
         self.alt()?.contract_self(self.fe, self.agent.id).map_err(map_alt)
     }
 

@@ -65,7 +65,8 @@ fn cpus() -> u32 {
 }
 
 /// The waiting policy for this process: [`WaitPolicy::default`], overridden by the environment
-/// variables `MUSTER_SPIN_NS`, `MUSTER_OVERSUB_SPINS`, `MUSTER_YIELD_NS` (read once). The
+/// variables `MUSTER_SPIN_NS`, `MUSTER_BUSY_SPIN_NS`, `MUSTER_OVERSUB_SPINS`, `MUSTER_YIELD_NS`, `MUSTER_CHECK_NS`
+/// (the liveness-check interval of sleepers, at least 1 ms) (read once). The
 /// busy-machine observer has its own variables (see [`crate::load`]).
 pub fn process_policy() -> &'static WaitPolicy {
     static POLICY: OnceLock<WaitPolicy> = OnceLock::new();
@@ -77,6 +78,12 @@ pub fn process_policy() -> &'static WaitPolicy {
         }
         if let Some(v) = var("MUSTER_OVERSUB_SPINS") {
             p.oversubscribed_spins = v.min(u64::from(u32::MAX)) as u32;
+        }
+        if let Some(v) = var("MUSTER_BUSY_SPIN_NS") {
+            p.busy_spin_ns = v;
+        }
+        if let Some(v) = var("MUSTER_CHECK_NS") {
+            p.check_ns = v.max(1_000_000);
         }
         if let Some(v) = var("MUSTER_YIELD_NS") {
             p.yield_ns = v;

@@ -2,8 +2,8 @@
  * out of range, front-ends owned by another live process or thread, enroll/resign misuse, sync
  * and expand while resigned, bad contract ranges, use after contract, handles used by the wrong
  * thread or in a forked child), each followed by normal operation; poll(0) and timed polls that
- * really wait; expand/contract for n = 1..8 (also with gaps); the alting fields of
- * muster_region_config. Part 2 (skip, select, channels) is alting_select.c. */
+ * really wait; expand/contract for n = 1..8 (also with gaps); a front-end contracting itself
+ * (JCSP contract()); the alting fields of muster_region_config. Part 2 (skip, select, channels) is alting_select.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -44,6 +44,7 @@ static void test_null_pointers(muster_region *r) {
     EXPECT(muster_alting_expand(NULL, 1, &u32), MUSTER_EINVAL);
     EXPECT(muster_alting_expanded(NULL, 1, &u32, 1), MUSTER_EINVAL);
     EXPECT(muster_alting_contract(NULL, 1, 1), MUSTER_EINVAL);
+    EXPECT(muster_alting_contract_self(NULL), MUSTER_EINVAL);
     EXPECT(muster_alting_index(NULL), MUSTER_EINVAL);
     EXPECT(muster_alting_completions(NULL, &u64), MUSTER_EINVAL);
     OK(muster_alting_close(NULL));
@@ -460,6 +461,69 @@ static void test_expand_contract(muster_region *r) {
     OK(muster_alting_close(base));
 }
 
+/* JCSP contract(): a front-end leaves for good. Its sync partner, blocked in another thread, is
+ * released by the contraction itself; misuse (resigned, twice) changes nothing. */
+static void *sync_in_thread(void *p) {
+    muster_alting *f = NULL;
+    intptr_t rc = muster_alting_attach((muster_region *)p, "leave", 2, &f);
+    rc = rc == MUSTER_OK ? muster_alting_sync(f) : rc;
+    (void)muster_alting_close(f); /* NULL if the attach failed: a no-op */
+    return (void *)rc;
+}
+
+static void test_contract_self(muster_region *r) {
+    muster_alting *base = NULL, *a = NULL, *again = NULL;
+    muster_alt *alt = NULL;
+    uint32_t first = 0, reused = 0;
+    uint64_t done = 0;
+    pthread_t th;
+    void *res = NULL;
+
+    OK(muster_alting_create(r, "leave", 1));
+    OK(muster_alting_attach(r, "leave", 0, &base));
+    OK(muster_alting_expand(base, 2, &first));
+    CHECK(first == 1);
+    OK(muster_alting_attach(r, "leave", 1, &a));
+    OK(muster_alt_create(&alt));
+    EXPECT(muster_alt_add_alting(alt, a), 0);
+    OK(muster_alting_resign(a));
+    EXPECT(muster_alting_contract_self(a), MUSTER_EMISUSE); /* resigned: nothing changes */
+    OK(muster_alting_enroll(a));                             /* so it was still resigned */
+    /* Front-end 2 syncs in another thread; with base resigned only a holds it up. */
+    OK(muster_alting_resign(base));
+    CHECK(pthread_create(&th, NULL, sync_in_thread, r) == 0);
+    sleep_ms(20);
+    OK(muster_alting_contract_self(a)); /* completes the barrier: the thread's sync returns */
+    CHECK(pthread_join(th, &res) == 0);
+    CHECK((intptr_t)res == MUSTER_OK);
+    OK(muster_alting_enroll(base));
+    OK(muster_alting_completions(base, &done));
+    CHECK(done == 1);
+    /* Use after contract_self, on the handle and through the Alternative it was added to. */
+    EXPECT(muster_alting_contract_self(a), MUSTER_EMISUSE);
+    EXPECT(muster_alting_sync(a), MUSTER_EMISUSE);
+    EXPECT(muster_alting_enroll(a), MUSTER_EMISUSE);
+    EXPECT(muster_alt_select(alt, MUSTER_SELECT_FAIR, 0), MUSTER_EMISUSE);
+    EXPECT(muster_alting_attach(r, "leave", 1, &again), MUSTER_EMISUSE);
+    /* The expansion {1, 2} lost a member: it cannot be contracted as a whole any more. */
+    EXPECT(muster_alting_contract(base, first, 2), MUSTER_EMISUSE);
+    /* Index 1 is handed out again; the old handle stays stale. */
+    OK(muster_alting_expand(base, 1, &reused));
+    CHECK(reused == 1);
+    EXPECT(muster_alting_sync(a), MUSTER_EMISUSE);
+    OK(muster_alting_attach(r, "leave", 1, &again));
+    OK(muster_alting_contract_self(again));
+    OK(muster_alting_close(again));
+    /* Front-end 2 (unowned now) leaves too; base alone fires. */
+    OK(muster_alting_attach(r, "leave", 2, &again));
+    OK(muster_alting_contract_self(again));
+    EXPECT(muster_alting_poll(base, 0), 1);
+    OK(muster_alt_destroy(alt));
+    OK(muster_alting_close(again));
+    OK(muster_alting_close(a)); /* a stale handle still closes */
+    OK(muster_alting_close(base));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 
 static void *attach_in_thread(void *p) {
@@ -532,6 +596,7 @@ int main(void) {
     test_owner_thread(r);
     test_poll(r);
     test_expand_contract(r);
+    test_contract_self(r);
     test_config();
     OK(muster_region_close(r));
     printf("alting_api: ok\n");

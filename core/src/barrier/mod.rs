@@ -52,7 +52,7 @@ mod membership;
 pub use membership::{counter_count, MemberOp, MemberOutcome, MemberTable, MAX_PROCESS_PARTIES};
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
-use crate::wait::{notify_sleepers as notify_all, wait_for, Adaptive, Parker, Poll, WaitPolicy};
+use crate::wait::{notify_sleepers as notify_all, wait_for, Adaptive, Parker, Peers, Poll, WaitPolicy};
 
 /// Most parties a barrier can have (14 bits of the state word).
 pub const MAX_PARTIES: u32 = (1 << 14) - 1;
@@ -250,6 +250,11 @@ pub struct BarrierCell {
     /// the line that arrivals must own exclusively for their CAS away from them (see "Waiting" in
     /// the module docs).
     mirror: AtomicU64,
+    /// Waiters of this barrier asleep in the kernel right now (a heuristic for the waiting policy:
+    /// see [`Peers`]; maintained only by waits whose parker senses contention, never part of a
+    /// correctness argument, and garbage here only misguides the yield-or-sleep choice).
+    asleep: AtomicU32,
+    _tail: [u32; 13],
 }
 
 /// Outcome of a timed-out arrival that was withdrawn (or had already completed).
@@ -280,6 +285,8 @@ impl BarrierCell {
             mop: AtomicU64::new(0),
             _gap: [0; 2],
             mirror: AtomicU64::new(w),
+            asleep: AtomicU32::new(0),
+            _tail: [0; 13],
         }
     }
 
@@ -304,6 +311,7 @@ impl BarrierCell {
         self.episodes.store(0, Ordering::Relaxed);
         self.mop.store(0, Ordering::Relaxed);
         self.mirror.store(w, Ordering::Relaxed);
+        self.asleep.store(0, Ordering::Relaxed);
         self.word.store(w, Ordering::Release);
     }
 
@@ -320,6 +328,23 @@ impl BarrierCell {
     /// The reason of the last break (meaningful while [`State::broken`] or after a reset).
     pub fn break_reason(&self) -> BreakReason {
         BreakReason::decode(self.info.load(Ordering::Acquire))
+    }
+
+    /// The waiting policy's view of this barrier's waiters (see [`Peers`]).
+    fn peers(&self, parties: u32) -> Peers<'_> {
+        Peers { parties, asleep: Some(&self.asleep) }
+    }
+
+    /// Waiters asleep in the kernel (a heuristic count, for inspection tools).
+    pub fn asleep(&self) -> u32 {
+        self.asleep.load(Ordering::Relaxed)
+    }
+
+    /// Forgets the count of sleeping waiters: a process that died asleep would stay counted
+    /// forever. Live sleepers uncount themselves saturating at zero, so after the dead party's
+    /// break (which wakes them all) the count is right again.
+    pub fn forget_sleepers(&self) {
+        self.asleep.store(0, Ordering::Relaxed);
     }
 
     /// The eventcount word sleepers park on.
@@ -489,7 +514,7 @@ impl BarrierCell {
             }
         };
         let parties = self.state().parties;
-        wait_for(parker, policy, &self.seq, parties, deadline_ns, None, check, idle).is_ok()
+        wait_for(parker, policy, &self.seq, self.peers(parties), deadline_ns, None, check, idle).is_ok()
     }
 
     /// Publishes the state after a transition that ends waits: copies the latest word into the
@@ -562,7 +587,7 @@ impl BarrierCell {
             return Ok(());
         }
         let check = |strong: bool| if strong { self.outcome_strong(ticket) } else { self.outcome(ticket) };
-        match wait_for(parker, policy, &self.seq, ticket.parties, deadline_ns, adapt, check, idle) {
+        match wait_for(parker, policy, &self.seq, self.peers(ticket.parties), deadline_ns, adapt, check, idle) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(r)) => Err(WaitError::Broken(r)),
             Err(()) => Err(WaitError::TimedOut),
@@ -719,6 +744,8 @@ impl BarrierCell {
     }
 }
 
+// Loom's atomics are larger than the real ones; the layout only matters for real regions.
+#[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<BarrierCell>() == 128);
 
 #[cfg(all(test, not(loom)))]

@@ -51,6 +51,8 @@ public final class Alternative implements AutoCloseable {
     private final Map<Long, Native> byMask = new HashMap<>();
     /** The native of the last select (for lastTicket). */
     private Native last;
+    /** lastTicket's out-parameter (an Alternative is per-thread: no allocation per call). */
+    private final int[] ticketOut = new int[1];
     private boolean closed;
 
     public Alternative(Guard... guards) {
@@ -234,13 +236,12 @@ public final class Alternative implements AutoCloseable {
      */
     public long lastTicket() {
         checkThread();
-        int[] out = new int[1];
-        int rc = Lib.muster_alt_ticket(last.handle, out);
+        int rc = Lib.muster_alt_ticket(last.handle, ticketOut);
         if (rc == Codes.EMISUSE) {
             throw new AltingBarrierError("lastTicket", MusterException.of(rc));
         }
         MusterException.check(rc);
-        return out[0] & 0xffffffffL;
+        return ticketOut[0] & 0xffffffffL;
     }
 
     /** The guards, as given. */

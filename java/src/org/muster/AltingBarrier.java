@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
  * process died stays enrolled until some process attaches it or {@link #reset()}s it.
  *
  * <p>Misuse (enrolling an enrolled front-end, resigning a resigned one, syncing while resigned,
- * another thread's front-end, contracting what no expansion delivered) throws {@link
- * AltingBarrierError} and changes nothing: the barrier stays usable, unlike JCSP's.
+ * another thread's front-end, contracting what no expansion delivered, contracting a resigned
+ * front-end) throws {@link AltingBarrierError} and changes nothing: the barrier stays usable,
+ * unlike JCSP's.
  */
 public final class AltingBarrier implements Guard, AutoCloseable {
     private final Region region;
@@ -247,11 +248,43 @@ public final class AltingBarrier implements Guard, AutoCloseable {
     }
 
     /**
+     * Removes this front-end from the barrier for good (JCSP {@code contract()}): the barrier
+     * waits for one party less from now on, and this call completes it if every other enrolled
+     * front-end is offering. For a party given its front-end by {@link #expand()} (or {@link
+     * #create}) that is about to terminate; one that may come back {@link #resign()}s instead.
+     * Afterwards the front-end fronts nothing: every call on it, in any JVM, throws {@link
+     * AltingBarrierError}, and the expansion it came from can no longer be given to {@link
+     * #contract(AltingBarrier[])} (its other members leave this way too).
+     *
+     * <p>Throws {@link AltingBarrierError} and changes nothing if the front-end is resigned,
+     * contracted already, owned by another thread, or a guard of an open {@link Alternative}.
+     */
+    public void contract() {
+        long h = h();
+        if (guardUses > 0) {
+            throw new AltingBarrierError(this + " is a guard of " + guardUses
+                    + " open Alternative(s): close them before contracting it");
+        }
+        check(Lib.muster_alting_contract_self(h), "contract");
+        discarded = true;
+        // It fronts nothing now; closing the handle on its own thread cannot be refused.
+        int rc = Lib.muster_alting_close(h);
+        synchronized (this) {
+            handle = 0;
+            owner = null;
+        }
+        MusterException.check(rc);
+    }
+
+    /**
      * Recycles this front-end whose owner terminated (JCSP {@code reset}): enrolled and unowned
      * again. If the calling thread owns it, it is released first. Not for handing over between
      * live threads ({@link #release()} and {@link #mark()} do that).
      */
     public void reset() {
+        if (discarded) {
+            throw new AltingBarrierError(this + " was contracted: it fronts nothing");
+        }
         if (handle != 0) {
             Thread o = owner;
             if (o == Thread.currentThread()) {

@@ -21,6 +21,8 @@ public final class Channel implements Guard, AutoCloseable {
     private long handle;
     /** Open Alternatives holding this channel as a guard (owner thread only). */
     int guardUses;
+    /** The out-parameter of the reads (owner thread only, so one per handle: no allocation per read). */
+    private final long[] out1 = new long[1];
 
     Channel(Region region, String name, int capacity, int flags) {
         if (capacity <= 0) {
@@ -58,9 +60,8 @@ public final class Channel implements Guard, AutoCloseable {
 
     /** Reads the oldest value, blocking until there is one. */
     public long read() {
-        long[] out = new long[1];
-        MusterException.check(Lib.muster_channel_read(h(), -1, out));
-        return out[0];
+        MusterException.check(Lib.muster_channel_read(h(), -1, out1));
+        return out1[0];
     }
 
     /** Reads the oldest value, waiting at most {@code timeout}; empty if none came in time. */
@@ -68,20 +69,18 @@ public final class Channel implements Guard, AutoCloseable {
         if (timeout < 0) {
             throw new IllegalArgumentException("timeout must be >= 0");
         }
-        long[] out = new long[1];
-        int rc = Lib.muster_channel_read(h(), unit.toNanos(timeout), out);
+        int rc = Lib.muster_channel_read(h(), unit.toNanos(timeout), out1);
         if (rc == Codes.ETIMEDOUT) {
             return OptionalLong.empty();
         }
         MusterException.check(rc);
-        return OptionalLong.of(out[0]);
+        return OptionalLong.of(out1[0]);
     }
 
     /** Reads the oldest value if there is one (after this channel's guard fired, there is). */
     public OptionalLong tryRead() {
-        long[] out = new long[1];
-        return MusterException.check(Lib.muster_channel_try_read(h(), out)) == 1
-                ? OptionalLong.of(out[0])
+        return MusterException.check(Lib.muster_channel_try_read(h(), out1)) == 1
+                ? OptionalLong.of(out1[0])
                 : OptionalLong.empty();
     }
 

@@ -148,6 +148,8 @@ final class Lib {
 
     static native int muster_alting_contract(long frontend, int firstIndex, int n);
 
+    static native int muster_alting_contract_self(long frontend);
+
     static native int muster_alting_index(long frontend);
 
     static native int muster_alting_completions(long frontend, long[] out);

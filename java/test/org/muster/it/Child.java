@@ -52,6 +52,7 @@ public final class Child {
             case "selector": selector(args[1], args[2], Integer.parseInt(args[3])); break;
             case "resigner": resigner(args[1], args[2], Integer.parseInt(args[3])); break;
             case "grinder": grinder(args[1], args[2], Integer.parseInt(args[3])); break;
+            case "contractor": contractor(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4])); break;
             case "counted": counted(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5]); break;
             default: throw new IllegalArgumentException("unknown role " + args[0]);
         }
@@ -130,6 +131,35 @@ public final class Child {
             ab.resign();
         }
         OUT.println("POLLS " + polls + " " + cycles);
+        OUT.println("BYE");
+    }
+
+    /**
+     * A party given front-end {@code index} by an expansion: {@code rounds} syncs ("EV name
+     * ticket" after each), then it leaves for good with {@code contract()} ("CONTRACTED"); a
+     * second contract and a sync must both throw AltingBarrierError ("MISUSE refused").
+     */
+    static void contractor(String regionName, String name, int index, int rounds) {
+        try (Region region = Region.open(regionName)) {
+            AltingBarrier ab = region.altingAttach(name, index);
+            OUT.println("READY");
+            for (int r = 0; r < rounds; r++) {
+                ab.sync();
+                // I am enrolled and not offering: nothing fires between the sync and this read.
+                OUT.println("EV " + name + " " + ab.completions());
+            }
+            ab.contract();
+            OUT.println("CONTRACTED");
+            int refused = 0;
+            for (Runnable misuse : new Runnable[] {ab::contract, ab::sync}) {
+                try {
+                    misuse.run();
+                } catch (org.muster.AltingBarrierError e) {
+                    refused++;
+                }
+            }
+            OUT.println(refused == 2 ? "MISUSE refused" : "MISUSE accepted " + (2 - refused));
+        }
         OUT.println("BYE");
     }
 
