@@ -114,9 +114,10 @@ impl Default for WaitPolicy {
 
 /// Per-handle memory of how long waits take, so the spin budget adapts (process-local state, not
 /// shared memory). The memory is an average wait length in spin iterations: a wait that ends
-/// while spinning records how many iterations it needed; a wait that had to yield or sleep
-/// records how long it took, converted to iterations with the spin speed measured by the spin
-/// loop itself (capped at [`Adaptive::CAP`]).
+/// while spinning records how many iterations it needed; a wait that slept records how long it
+/// took, converted to iterations with the spin speed measured by the spin loop itself; a wait
+/// that ended while yielding records [`Adaptive::CAP`] (its partner may have needed our CPU:
+/// the next wait should yield soon, not spin longer).
 ///
 /// While recent waits are short, the budget is a few times their average (so a release is caught
 /// without a syscall); once waits are long (the partner is descheduled, the machine busy),
@@ -310,6 +311,10 @@ fn wait_slow<T, P: Parker + ?Sized>(
     // The first clock reading of this wait and the spin iterations before it, so a wait that
     // yields or sleeps can record how long it took (see `Adaptive`).
     let mut first: Option<(u64, u32)> = None;
+    // `end = None`: record "long". A wait that ended while yielding learnt nothing about spinning
+    // longer: either its partner needed our CPU (then spinning keeps it off) or the yield was a
+    // slow spin on an otherwise idle CPU; either way the next wait should reach its yields soon.
+    // Sleeps record their length (the convoy described at `Adaptive`).
     let finish = |first: Option<(u64, u32)>, end: Option<u64>| {
         if let Some(a) = adapt {
             match (first, end) {
@@ -334,7 +339,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
         for _ in 0..spins {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
-                finish(first, Some(parker.now_ns()));
+                finish(first, None);
                 return Ok(v);
             }
         }
@@ -435,13 +440,17 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 last_idle = now;
             }
             parker.yield_now();
-            if let Poll::Ready(v) = check(false) {
-                finish(first, Some(parker.now_ns()));
-                return Ok(v);
-            }
             let before = now;
             now = parker.now_ns();
-            if sense.is_some_and(|c| c.yielded(before, now)) {
+            // A yield that took a time slice ran foreign work (or peers computing for that
+            // long, where sleeping costs nothing extra), whether or not the awaited event came
+            // meanwhile: beside busy loops it usually did come, a slice late.
+            let slow = sense.is_some_and(|c| c.yielded(before, now));
+            if let Poll::Ready(v) = check(false) {
+                finish(first, None);
+                return Ok(v);
+            }
+            if slow {
                 break;
             }
         }
