@@ -176,6 +176,18 @@ impl Adaptive {
         self.avg.load(Ordering::Relaxed)
     }
 
+    /// The average wait in nanoseconds (by the measured spin speed).
+    pub fn average_ns(&self) -> u64 {
+        u64::from(self.average()) * self.ns_per_spin16() / 16
+    }
+
+    fn ns_per_spin16(&self) -> u64 {
+        match u64::from(self.spin_speed.load(Ordering::Relaxed)) {
+            0 => Self::DEFAULT_NS_PER_SPIN * 16,
+            v => v,
+        }
+    }
+
     /// Records a finished wait of `spins` iterations (capped at [`Adaptive::CAP`]).
     pub fn record(&self, spins: u32) {
         let old = self.avg.load(Ordering::Relaxed) as i64;
@@ -185,11 +197,7 @@ impl Adaptive {
 
     /// Records a finished wait that took `ns` nanoseconds (it yielded or slept).
     pub fn record_ns(&self, ns: u64) {
-        let per16 = match u64::from(self.spin_speed.load(Ordering::Relaxed)) {
-            0 => Self::DEFAULT_NS_PER_SPIN * 16,
-            v => v,
-        };
-        let spins = ns.saturating_mul(16) / per16.max(1);
+        let spins = ns.saturating_mul(16) / self.ns_per_spin16().max(1);
         self.record(spins.min(u64::from(Self::CAP)) as u32);
     }
 
@@ -391,9 +399,15 @@ fn wait_slow<T, P: Parker + ?Sized>(
                                 break;
                             }
                         }
-                    } else if let Some(c) = sense {
+                    } else if let (Some(c), Some(a)) = (sense, adapt) {
                         if !c.quiet(now, || peers.awake(), || parker.sample_load()) {
                             spin_ns = spin_ns.min(policy.busy_spin_ns);
+                            // Recent waits took longer than that: this spin would not catch
+                            // the partner either (beside busy loops its wake-up alone takes
+                            // longer), it only burns CPU the partner may need.
+                            if a.average_ns() > spin_ns {
+                                break;
+                            }
                         }
                     }
                 }

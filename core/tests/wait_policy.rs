@@ -492,3 +492,22 @@ fn by_default_a_busy_count_alone_does_not_stop_yields_but_a_slow_yield_does() {
     assert_eq!(m.wait(&policy(), 8, 100 * US, None), Ok(()));
     assert_eq!((m.yields.get(), m.parks.get()), (0, 1));
 }
+
+#[test]
+fn without_an_idle_cpu_a_spin_that_cannot_catch_the_partner_is_skipped() {
+    // Beside busy loops the partner's wake-up takes longer than the busy spin budget: waits
+    // learnt to take ~12 µs, so spinning 3 µs would only burn CPU.
+    let m = Fake::sensing(2);
+    m.running.set(Some(3));
+    m.check_cost.set(30);
+    m.yield_takes.set(3 * MS);
+    let adapt = Adaptive::new();
+    assert_eq!(m.wait(&policy(), 2, 10 * MS, Some(&adapt)), Ok(()));
+    for _ in 0..30 {
+        assert_eq!(m.wait(&policy(), 2, 12 * US, Some(&adapt)), Ok(()));
+    }
+    assert!(adapt.average_ns() > policy().busy_spin_ns);
+    assert_eq!(m.wait(&policy(), 2, 12 * US, Some(&adapt)), Ok(()));
+    assert_eq!(m.parks.get(), 1);
+    assert!(m.checks.get() <= 64 + 4, "spun {} checks for a partner it could not catch", m.checks.get());
+}
