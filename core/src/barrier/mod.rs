@@ -436,8 +436,10 @@ impl BarrierCell {
                 Ok(()) => {
                     let released = complete && !action;
                     if released {
-                        self.episodes.fetch_add(1, Ordering::Relaxed);
                         self.publish(parker);
+                        // After the publication: the waiters' spin loops see the release one
+                        // locked instruction sooner.
+                        self.episodes.fetch_add(1, Ordering::Relaxed);
                     }
                     return Ok(Ticket {
                         generation: s.generation,
