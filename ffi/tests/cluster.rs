@@ -71,6 +71,18 @@ fn compile(out: &std::path::Path) -> Option<PathBuf> {
     Some(exe)
 }
 
+/// A temporary directory and regions, removed when dropped (also when the test panics).
+struct Scratch(PathBuf, Vec<String>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for r in &self.1 {
+            let _ = muster_shm::Region::unlink(r);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Child processes, killed when dropped (also when the test panics).
 struct Kids(Vec<Child>);
 
@@ -91,6 +103,7 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
     }
     let dir = std::env::temp_dir().join(unique("dir"));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut scratch = Scratch(dir.clone(), Vec::new());
     let Some(exe) = compile(&dir) else { return };
     let etcd = EtcdCluster::start(3).expect("start etcd");
     let eps = etcd.endpoints().join(",");
@@ -100,6 +113,7 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
     let total = hosts.len() * per_host;
     let progress = dir.join("progress");
     let regions: Vec<String> = hosts.iter().map(|h| format!("{name}-{h}")).collect();
+    scratch.1.clone_from(&regions);
     let (tx, rx) = channel::<(usize, String)>();
     let mut kids = Kids(Vec::new());
     for (h, host) in hosts.iter().enumerate() {
@@ -158,10 +172,6 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
         assert!(st.success(), "process {i}: {st:?}");
     }
     println!("{GENS} generations across 3 hosts x 2 C processes: {:?} per generation", took / GENS);
-    for r in &regions {
-        let _ = muster_shm::Region::unlink(r);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
