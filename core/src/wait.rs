@@ -365,6 +365,18 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 budget = 0;
             }
         }
+        // Recent waits outlasted even the busy spin budget and no CPU is idle: a spin could not
+        // catch the partner, so do not start one (the clock read this needs is paid only by
+        // handles whose waits are long anyway, never on the quiet fast path).
+        if let (Some(c), Some(a)) = (sense, adapt) {
+            if budget > 0 && a.average_ns() > policy.busy_spin_ns {
+                let now = parker.now_ns();
+                first.get_or_insert((now, 0));
+                if !c.quiet(now, || peers.awake(), || parker.sample_load()) {
+                    budget = 0;
+                }
+            }
+        }
         let mut spin_start: Option<u64> = None;
         let mut spin_ns = policy.spin_ns;
         let mut i: u32 = 0;
