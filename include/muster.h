@@ -304,11 +304,21 @@ typedef struct muster_channel muster_channel;
 typedef struct muster_region muster_region;
 
 /**
- * Capacities and permissions of a new region.
+ * Capacities and permissions of a new region, and the cluster it spans.
  *
  * Initialise it with `muster_region_config_init` (which sets `size` and the defaults), then
- * change the fields you need. A field left 0 takes its default. Passing NULL instead of a config
- * means "all defaults".
+ * change the fields you need. A field left 0 (or NULL) takes its default. Passing NULL instead
+ * of a config means "all defaults". Fields beyond the caller's `size` read as defaults, so
+ * programs compiled against an older header keep working.
+ *
+ * Across hosts: a region opened with `cluster_endpoints` set (or with `MUSTER_CLUSTER` in the
+ * environment) spans the hosts: its membership barriers (`parties == 0`) are met by the members
+ * on every host whose region has the same name and cluster (host leaders meet through etcd; see
+ * `muster_barrier_open`). The environment variables `MUSTER_CLUSTER` (endpoints),
+ * `MUSTER_HOST_ID` and `MUSTER_LEASE_MS` override the three cluster fields, and
+ * `MUSTER_CLUSTER_NAME` the name the region has across hosts (to simulate hosts on one
+ * machine). Needs a libmuster built with the cargo feature `cluster`; other builds refuse a
+ * configuration naming a cluster with `MUSTER_EUNAVAILABLE`.
  */
 typedef struct muster_region_config {
     /**
@@ -353,9 +363,26 @@ typedef struct muster_region_config {
      */
     uint32_t max_channel_capacity;
     /**
+     * TTL of this process's etcd lease in milliseconds, rounded up to whole seconds: how soon
+     * the other hosts notice that this process died or was cut off (0: default 2000). Only with
+     * a cluster.
+     */
+    uint32_t lease_ms;
+    /**
+     * The etcd cluster, as comma-separated `host:port` endpoints (e.g.
+     * `"10.0.0.1:2379,10.0.0.2:2379"`); NULL: this host only. The string is read during the
+     * call only.
+     */
+    const char *cluster_endpoints;
+    /**
+     * This host's id across the cluster, 1..=128 bytes of `[A-Za-z0-9._-]`, the same for every
+     * process of one host (NULL: the hostname). Only with a cluster.
+     */
+    const char *host_id;
+    /**
      * Reserved for later versions; must be zero.
      */
-    uint32_t reserved[7];
+    uint32_t reserved[2];
 } muster_region_config;
 
 /**
@@ -448,9 +475,13 @@ int muster_region_config_init(struct muster_region_config *config);
  * `config`: capacities and mode, or NULL for the defaults (see `muster_region_config`).
  * `out`: receives the new handle on success (untouched on failure).
  *
- * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `name` or `out`, bad config), `MUSTER_ENAME`,
- * `MUSTER_EEXIST` (the region exists), `MUSTER_EPERM`, `MUSTER_ENOMEM` (`/dev/shm` is full),
- * `MUSTER_EFULL`, `MUSTER_EIO`.
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `name` or `out`, bad config: also a malformed
+ * `cluster_endpoints` or `host_id`, or bad `MUSTER_CLUSTER` / `MUSTER_HOST_ID` /
+ * `MUSTER_LEASE_MS` values), `MUSTER_ENAME`, `MUSTER_EEXIST` (the region exists),
+ * `MUSTER_EPERM`, `MUSTER_ENOMEM` (`/dev/shm` is full), `MUSTER_EFULL`, `MUSTER_EIO`,
+ * `MUSTER_EUNAVAILABLE` (a cluster is named but this libmuster was built without the `cluster`
+ * feature; nothing is created). etcd is not contacted here: the first cluster barrier open
+ * connects.
  *
  * Thread-safety: may be called from any thread, concurrently with any other function.
  *
@@ -472,7 +503,9 @@ int muster_region_create(const char *name,
  * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument), `MUSTER_ENAME`, `MUSTER_ENOENT` (no such
  * region), `MUSTER_ECORRUPT` (not a Muster region, truncated or inconsistent),
  * `MUSTER_EVERSION` (created by an incompatible libmuster), `MUSTER_EPERM`,
- * `MUSTER_EFULL` (process table full), `MUSTER_ENOMEM`, `MUSTER_EIO`.
+ * `MUSTER_EFULL` (process table full), `MUSTER_ENOMEM`, `MUSTER_EIO`; with `MUSTER_CLUSTER` in
+ * the environment (the handle then spans hosts, see `muster_region_config`), errors as for
+ * `muster_region_create`'s cluster checks.
  *
  * Thread-safety: may be called from any thread, concurrently with any other function. Several
  * handles to one region in one process are allowed (each takes a process-table slot).
@@ -542,9 +575,25 @@ int muster_region_unlink(const char *name);
  * (see `muster_barrier_enroll`).
  * `out`: receives the new handle on success (untouched on failure).
  *
- * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383), `MUSTER_ENAME`,
- * `MUSTER_EMISMATCH` (the barrier exists with another kind or party count), `MUSTER_EFULL` (no
- * free barrier slot), `MUSTER_ECORRUPT`.
+ * On a region whose configuration names a cluster (`muster_region_config.cluster_endpoints` or
+ * `MUSTER_CLUSTER`), a membership barrier spans the hosts: its members on every host meet in
+ * each generation (inside a host through the region, host leaders through etcd). The first such
+ * open connects the region handle to etcd (up to the lease TTL). On such a barrier: a member
+ * whose process or host dies breaks the generation everywhere with `MUSTER_EPEERDIED`
+ * (`muster_last_error_message` names the host) within about the lease TTL; etcd unreachable
+ * for the TTL (or the caller's timeout) gives `MUSTER_EUNAVAILABLE`, and so does a host cut off
+ * from etcd; `muster_barrier_reset` clears a broken handle. `muster_barrier_arrive` /
+ * `_await` work across hosts (the host's arrival reaches etcd when its local leader awaits; a
+ * handle may not arrive, wait or resign again before it awaited its pending arrival to the
+ * outcome, `MUSTER_EMISUSE`; a timed-out await leaves the arrival standing).
+ * `muster_barrier_parties`, `_waiting` and `_generation` report the local stage (this host);
+ * abort, `_is_complete`, `_arrive_and_drop` and completion actions are `MUSTER_EMISUSE`.
+ * Counted barriers (`parties > 0`) do not span hosts: `MUSTER_EINVAL`.
+ *
+ * Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383, a counted barrier on
+ * a region with a cluster), `MUSTER_ENAME`, `MUSTER_EMISMATCH` (the barrier exists with another
+ * kind or party count), `MUSTER_EFULL` (no free barrier slot), `MUSTER_ECORRUPT`,
+ * `MUSTER_EUNAVAILABLE` (a region with a cluster whose etcd does not answer).
  *
  * Thread-safety: may be called concurrently with any function on the same region; racing
  * openers of one name all get the same barrier.

@@ -25,6 +25,7 @@ const SMALL: RegionConfig = RegionConfig {
     max_frontends_per_barrier: 4,
     max_channels: 4,
     max_channel_capacity: 4,
+    cluster: None,
 };
 
 /// Overwrites the tables (everything after the 4 KiB header) of the region file `name`.

@@ -111,6 +111,8 @@ struct Barrier {
     generation: u32,
     /// Released generations (episodes completed).
     episodes: u64,
+    /// Waiters asleep in the kernel (the others spin or yield).
+    asleep: u32,
     broken: bool,
     broken_reason: Option<String>,
     members: Vec<Member>,
@@ -162,6 +164,7 @@ pub fn show(s: &Snapshot) -> Value {
             waiting: b.arrived,
             generation: b.generation,
             episodes: b.episodes,
+            asleep: b.asleep,
             broken: b.broken,
             broken_reason: reason(b.broken_reason),
             members: b

@@ -121,11 +121,12 @@ pub fn show(s: &Snapshot) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {:?} [{}] parties {} waiting {} generation {} episodes {} {}",
+                "  {:?} [{}] parties {} waiting {} (asleep {}) generation {} episodes {} {}",
                 b.name,
                 kind(b.kind),
                 b.parties,
                 b.arrived,
+                b.asleep,
                 b.generation,
                 b.episodes,
                 broken

@@ -99,6 +99,11 @@ fn waiter_shows_up_and_sigkill_makes_the_region_stale() {
         let show = muster_json(&["show", &name.0]);
         find(&show, "barriers", "group")["waiting"] == 1 && find(&show, "barriers", "pair")["waiting"] == 1
     });
+    // A blocked waiter stops spinning and sleeps; the barrier counts it as asleep.
+    eventually("waiters asleep", || {
+        let show = muster_json(&["show", &name.0]);
+        find(&show, "barriers", "group")["asleep"] == 1 && find(&show, "barriers", "pair")["asleep"] == 1
+    });
     let show = muster_json(&["show", &name.0]);
     let group = find(&show, "barriers", "group");
     assert_eq!(group["parties"], 2);

@@ -6,12 +6,11 @@
 //!    in etcd; every local member then waits, on one etcd watch, until the generation's `done`
 //!    key says how it ended.
 
+use crate::feed::{Feed, Watch};
 use crate::keys::{Keys, Outcome, Snapshot};
+use crate::liveness;
 use crate::session::{Cluster, Session};
-use etcd_client::{
-    Compare, CompareOp, DeleteOptions, EventType, GetOptions, PutOptions, Txn, TxnOp, WatchOptions, WatchStream,
-    Watcher,
-};
+use etcd_client::{Compare, CompareOp, DeleteOptions, PutOptions, Txn, TxnOp};
 use muster_shm::{Barrier, Error, Result, WaitResult};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,21 +31,23 @@ pub struct ClusterWait {
 }
 
 #[derive(Debug, Default)]
-struct HandleState {
+pub(crate) struct HandleState {
     /// This handle's member key while enrolled.
-    member_key: Option<String>,
-    cancelled: bool,
-    broken: bool,
+    pub(crate) member_key: Option<String>,
+    pub(crate) cancelled: bool,
+    pub(crate) broken: bool,
     /// The cluster generation this handle's next wait is in, when known.
-    expected: Option<u64>,
+    pub(crate) expected: Option<u64>,
+    /// A split-phase arrival not yet awaited to its outcome (see `split.rs`).
+    pub(crate) pending: Option<crate::ClusterArrival>,
 }
 
 /// A handle on a cluster membership barrier (The Grinder's named barrier across hosts). Dropping
 /// an enrolled handle resigns it.
 pub struct ClusterBarrier {
-    s: Arc<Session>,
-    local: Barrier,
-    keys: Keys,
+    pub(crate) s: Arc<Session>,
+    pub(crate) local: Barrier,
+    pub(crate) keys: Keys,
     name: String,
     state: Mutex<HandleState>,
     feed: Mutex<Feed>,
@@ -81,29 +82,12 @@ impl Cluster {
     }
 }
 
-/// An enrolled handle's etcd feed: one watch on the barrier's prefix, opened at enroll and kept
-/// across waits (a watch opened on a past revision is served by etcd's 100 ms catch-up loop, and
-/// one kept open also sees deaths between waits), and the deaths it showed that may still
-/// matter.
-#[derive(Default)]
-struct Feed {
-    watch: Option<Watch>,
-    deaths: Vec<(i64, String, u32)>,
-}
-
-/// One etcd watch on the barrier's prefix, re-established after errors from where it stopped.
-struct Watch {
-    _watcher: Watcher,
-    stream: WatchStream,
-    next_rev: i64,
-}
-
 impl ClusterBarrier {
-    fn st(&self) -> MutexGuard<'_, HandleState> {
+    pub(crate) fn st(&self) -> MutexGuard<'_, HandleState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn feed(&self) -> MutexGuard<'_, Feed> {
+    pub(crate) fn feed(&self) -> MutexGuard<'_, Feed> {
         self.feed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -115,6 +99,12 @@ impl ClusterBarrier {
     /// Whether this handle is an enrolled member.
     pub fn is_member(&self) -> bool {
         self.st().member_key.is_some()
+    }
+
+    /// Whether a death or an unreachable etcd broke this handle's barrier (until
+    /// [`reset`](Self::reset)).
+    pub fn is_broken(&self) -> bool {
+        self.st().broken
     }
 
     /// Makes this handle a member: its host takes part (if it did not already) from the
@@ -150,7 +140,7 @@ impl ClusterBarrier {
                 return Err(e);
             }
         };
-        *self.feed() = Feed { watch: Some(watch), deaths: Vec::new() };
+        *self.feed() = Feed { watch: Some(watch), ..Feed::default() };
         if let Err(e) = self.local.enroll() {
             let _ = self.leave_etcd(&key);
             return Err(e);
@@ -165,6 +155,9 @@ impl ClusterBarrier {
     /// member, the host stop counting it; if everyone else is waiting, their generation completes.
     pub fn resign(&self) -> Result<()> {
         let mut st = self.st();
+        if st.pending.is_some() {
+            return Err(Error::Misuse("resign with a split-phase arrival pending (await it first)"));
+        }
         let Some(key) = st.member_key.take() else {
             return Err(Error::Misuse("handle is not enrolled"));
         };
@@ -224,6 +217,9 @@ impl ClusterBarrier {
         let deadline = timeout.map(|t| Instant::now() + t);
         let key = {
             let st = self.st();
+            if st.pending.is_some() {
+                return Err(Error::Misuse("a split-phase arrival is pending: await it before waiting again"));
+            }
             match (&st.member_key, st.cancelled, st.broken) {
                 (None, true, _) => return Err(Error::Cancelled),
                 (None, false, _) => return Err(Error::Misuse("only members may wait on a cluster barrier")),
@@ -281,7 +277,7 @@ impl ClusterBarrier {
 
     /// A local member died: delete its member keys now, so the other hosts learn of the death at
     /// once instead of after its lease's TTL.
-    fn report_local_death(&self, pid: u32) {
+    pub(crate) fn report_local_death(&self, pid: u32) {
         let s = &self.s;
         let prefix = self.keys.process_members(&s.host, pid);
         let _ = s.rt.block_on(s.call(s.step_deadline(None), "report death", move |mut c| {
@@ -290,105 +286,10 @@ impl ClusterBarrier {
         }));
     }
 
-    async fn snapshot(&self, deadline: Option<Instant>) -> Result<Snapshot> {
-        let s = &self.s;
-        let base = self.keys.base.clone();
-        let r = s
-            .call(s.step_deadline(deadline), "read", move |mut c| {
-                let b = base.clone();
-                async move { c.get(b, Some(GetOptions::new().with_prefix())).await }
-            })
-            .await?;
-        let rev = r.header().map_or(0, |h| h.revision());
-        Ok(Snapshot::new(rev, r.kvs(), &self.keys))
-    }
-
-    async fn open_watch(&self, from: i64, deadline: Option<Instant>) -> Result<Watch> {
-        let s = &self.s;
-        let base = self.keys.base.clone();
-        let (w, stream) = s
-            .call(s.step_deadline(deadline), "watch", move |mut c| {
-                let b = base.clone();
-                async move { c.watch(b, Some(WatchOptions::new().with_prefix().with_start_revision(from))).await }
-            })
-            .await?;
-        Ok(Watch { _watcher: w, stream, next_rev: from })
-    }
-
-    /// Waits for the next batch of changes; returns the deaths it shows (revision, host, pid).
-    /// Times out at the caller's deadline ([`Error::Timeout`]); a lost session is
-    /// [`Error::Unavailable`].
-    async fn next_change(&self, w: &mut Watch, deadline: Option<Instant>) -> Result<Vec<(i64, String, u32)>> {
-        let mut lost = self.s.lost.clone();
-        loop {
-            self.s.check_lost()?;
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let msg = tokio::select! {
-                biased;
-                m = w.stream.message() => m,
-                _ = lost.changed() => continue,
-                _ = sleep => return Err(Error::Timeout),
-            };
-            match msg {
-                Ok(Some(resp)) if !resp.canceled() => {
-                    let events = resp.events();
-                    if let Some(last) = events.iter().filter_map(|e| e.kv()).map(|kv| kv.mod_revision()).max() {
-                        w.next_rev = w.next_rev.max(last + 1);
-                    }
-                    let roster = self.keys.roster();
-                    let graceful: Vec<i64> = events
-                        .iter()
-                        .filter(|e| e.event_type() == EventType::Put)
-                        .filter_map(|e| e.kv())
-                        .filter(|kv| kv.key() == roster.as_bytes())
-                        .map(|kv| kv.mod_revision())
-                        .collect();
-                    let deaths: Vec<(i64, String, u32)> = events
-                        .iter()
-                        .filter(|e| e.event_type() == EventType::Delete)
-                        .filter_map(|e| e.kv())
-                        .filter(|kv| !graceful.contains(&kv.mod_revision()))
-                        .filter_map(|kv| self.keys.parse_member(kv.key()).map(|(h, p)| (kv.mod_revision(), h, p)))
-                        .collect();
-                    if events.is_empty() {
-                        continue; // the watch's "created" notice
-                    }
-                    return Ok(deaths);
-                }
-                _ => {
-                    // The member serving the watch went away: watch again from where we were.
-                    *w = self.open_watch(w.next_rev, deadline).await?;
-                }
-            }
-        }
-    }
-
-    /// Takes the deaths among changes already delivered, without waiting. Returns whether there
-    /// were any changes (then the caller must read the keys again: a change consumed here will
-    /// not wake `next_change`).
-    async fn drain(&self, w: &mut Watch, deaths: &mut Vec<(i64, String, u32)>) -> Result<bool> {
-        let mut any = false;
-        loop {
-            match self.next_change(w, Some(Instant::now())).await {
-                Ok(d) => {
-                    deaths.extend(d);
-                    any = true;
-                }
-                Err(Error::Timeout) => return Ok(any),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     /// The host stage of one wait (see the crate docs). `expected` is the generation this
     /// handle's host is in, when known (the one after the handle's last wait); it is updated to
     /// the next one when the outcome is known.
-    async fn meet(
+    pub(crate) async fn meet(
         &self,
         local: WaitResult,
         expected: &mut Option<u64>,
@@ -401,7 +302,7 @@ impl ClusterBarrier {
             Some(w) => w,
             None => self.open_watch(snap.rev + 1, deadline).await?,
         };
-        let r = self.meet_on(local, expected, &mut watch, &mut feed.deaths, snap, deadline, value).await;
+        let r = self.meet_on(local, expected, &mut watch, feed, snap, deadline, value).await;
         feed.watch = Some(watch);
         r
     }
@@ -412,7 +313,7 @@ impl ClusterBarrier {
         local: WaitResult,
         expected: &mut Option<u64>,
         watch: &mut Watch,
-        deaths: &mut Vec<(i64, String, u32)>,
+        feed: &mut Feed,
         mut snap: Snapshot,
         deadline: Option<Instant>,
         value: impl FnOnce() -> Vec<u8>,
@@ -420,6 +321,8 @@ impl ClusterBarrier {
         let s = &self.s;
         let k = &self.keys;
         let leader = local.is_leader();
+        let deaths = &mut feed.deaths;
+        let began = Instant::now();
         // Members at the start of this wait: one missing from a later snapshot while `roster`
         // is unchanged died (graceful leaves put `roster`), even if its delete event is late.
         let (first_rev, first_roster) = (snap.rev, snap.roster_mod);
@@ -451,7 +354,9 @@ impl ClusterBarrier {
             if leader && !arrived && g.is_none_or(|e| e == cur) {
                 let v = value.take().map_or_else(Vec::new, |f| f());
                 let want = g;
-                g = Some(self.arrive(&mut snap, local.generation, v, want, deadline).await?.or(want).unwrap_or(cur));
+                g = Some(
+                    self.commit_arrival(&mut snap, local.generation, v, want, deadline).await?.or(want).unwrap_or(cur),
+                );
                 arrived = true;
                 continue;
             }
@@ -497,7 +402,17 @@ impl ClusterBarrier {
                     continue;
                 }
             }
-            deaths.extend(self.next_change(watch, deadline).await?);
+            // Nothing to decide yet: a member gone silent is dead (see liveness.rs); otherwise
+            // wait for a change, or for the next beat check.
+            // (Only in a wait that has lasted a while: a generation that completes quickly costs
+            // no beat reads.)
+            let slow = began.elapsed() >= liveness::poll(s.ttl);
+            let silent = if slow { self.silent_member(&snap, &mut feed.beats, deadline).await? } else { None };
+            if let Some(d) = silent {
+                deaths.push(d);
+                continue;
+            }
+            deaths.extend(self.next_change(watch, deadline, Some(liveness::poll(s.ttl))).await?);
             snap = self.snapshot(deadline).await?;
         }
     }
@@ -505,7 +420,7 @@ impl ClusterBarrier {
     /// Records this host's arrival at the open generation (with `value`), and which generation
     /// that is for this local generation (for the host's other members). With `expect`, arrives
     /// only if that generation is still open (returns `None` otherwise). Returns the generation.
-    async fn arrive(
+    async fn commit_arrival(
         &self,
         snap: &mut Snapshot,
         local_gen: u64,
@@ -569,6 +484,16 @@ impl ClusterBarrier {
         let mut ops = vec![TxnOp::put(k.done(g), outcome.encode(), None), TxnOp::put(cur, (g + 1).to_string(), None)];
         if g > 2 {
             ops.push(TxnOp::delete(k.generation(g - 2), Some(DeleteOptions::new().with_prefix())));
+        }
+        if let Outcome::Dead { host, pid } = outcome {
+            // A process found silent still has its keys until its lease expires (seconds later):
+            // drop them now, so the next generation does not wait for it (or break on it again).
+            // For a lease that already expired this deletes nothing.
+            ops.push(TxnOp::delete(k.process_members(host, *pid), Some(DeleteOptions::new().with_prefix())));
+            ops.push(TxnOp::delete(
+                liveness::process_beats(&s.prefix, host, *pid),
+                Some(DeleteOptions::new().with_prefix()),
+            ));
         }
         s.call(s.step_deadline(deadline), "decide", move |mut c| {
             let txn = Txn::new().when(when.clone()).and_then(ops.clone());

@@ -12,7 +12,9 @@
 //! | `g/<generation:020>/done` | `ok` or `dead <host> <pid>` | none | whoever decides first |
 //!
 //! A member key deleted in a revision that also puts `roster` left gracefully; any other delete
-//! (lease expiry, or a host peer reporting a local death) is a death.
+//! (lease expiry, a host peer reporting a local death, or the `dead` decision for a process whose
+//! beat went silent) is a death. Beats live outside the barriers, at
+//! `/muster/<cluster name>/beat/<host>/<pid>.<lease>` (a counter, bound to the process's lease).
 
 use std::collections::BTreeMap;
 
@@ -88,6 +90,14 @@ impl Keys {
     }
     pub(crate) fn done(&self, g: u64) -> String {
         format!("{}done", self.generation(g))
+    }
+
+    /// `(host, pid, lease)` of a member key, if `key` is one.
+    pub(crate) fn parse_member_lease(&self, key: &[u8]) -> Option<(String, u32, i64)> {
+        let (host, pid) = self.parse_member(key)?;
+        let tail = std::str::from_utf8(key).ok()?.rsplit('/').next()?;
+        let lease = i64::from_str_radix(tail.split('.').nth(1)?, 16).ok()?;
+        Some((host, pid, lease))
     }
 
     /// `(host, pid)` of a member key, if `key` is one.
@@ -190,6 +200,7 @@ mod tests {
         assert_eq!(k.base, "/muster/x/b/Phase 1%2Fa%25b/");
         let m = k.member("h-1", 42, 0xabc, 3);
         assert_eq!(k.parse_member(m.as_bytes()), Some(("h-1".into(), 42)));
+        assert_eq!(k.parse_member_lease(m.as_bytes()), Some(("h-1".into(), 42, 0xabc)));
         assert!(m.starts_with(&k.process_members("h-1", 42)));
         assert!(!k.member("h-1", 421, 1, 0).starts_with(&k.process_members("h-1", 42)));
         assert_eq!(k.parse_member(k.roster().as_bytes()), None);

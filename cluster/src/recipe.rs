@@ -49,7 +49,7 @@ impl DoubleBarrier {
         let rt =
             tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().map_err(Error::Io)?;
         let ttl = config.effective_ttl_secs();
-        let urls = config.urls();
+        let urls = crate::config::urls(config);
         let (client, lease) = rt.block_on(async {
             let client = Client::connect(urls, None).await.map_err(unavailable)?;
             let mut c = client.clone();

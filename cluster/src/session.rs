@@ -1,6 +1,6 @@
-//! [`Cluster`]: one process's session with etcd for one region: a client, a lease kept alive in
-//! the background (the process's liveness as seen from other hosts), and bounded, retried etcd
-//! calls.
+//! [`Cluster`]: one process's session with etcd for one region: a client, a lease and a beat
+//! kept alive in the background (the process's liveness as seen from other hosts, see
+//! `liveness.rs`), and bounded, retried etcd calls.
 //!
 //! Every etcd call goes through [`Session::call`], which retries transport errors (an etcd member
 //! that died, a leader election) until a deadline and then fails with [`Error::Unavailable`], so
@@ -8,7 +8,8 @@
 //! reach etcd for that long has been declared dead by the others anyway.
 
 use crate::config::ClusterConfig;
-use etcd_client::{Client, ConnectOptions};
+use crate::liveness;
+use etcd_client::{Client, ConnectOptions, PutOptions};
 use muster_shm::{Error, Region, Result};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +47,8 @@ pub(crate) struct Session {
     /// Set (to the reason) once the lease is lost or etcd was unreachable for a whole TTL.
     pub(crate) lost: watch::Receiver<Option<String>>,
     pub(crate) seq: AtomicU64,
+    /// This process's successful beats so far (see `liveness.rs`).
+    pub(crate) beats: Arc<AtomicU64>,
     keeper: tokio::task::JoinHandle<()>,
 }
 
@@ -77,9 +80,10 @@ impl Cluster {
             .enable_all()
             .build()
             .map_err(Error::Io)?;
-        let urls = config.urls();
+        let urls = crate::config::urls(&config);
         let deadline = Instant::now() + ttl;
-        let (client, lease) = rt.block_on(async {
+        let prefix = format!("/muster/{name}/");
+        let (client, lease, key) = rt.block_on(async {
             // A request stuck on a dead etcd member gives up after a quarter of the TTL, so the
             // retry reaches a live member well within the step's deadline.
             let opts = ConnectOptions::new()
@@ -94,11 +98,20 @@ impl Cluster {
                 let mut c = client.clone();
                 async move { c.lease_grant(ttl_secs, None).await }
             })
+            .await?
+            .id();
+            // The first beat before any enroll: every member has one (see liveness.rs).
+            let key = liveness::beat_key(&prefix, &host, std::process::id(), lease);
+            retry_until(deadline, "beat", || {
+                let (mut c, k) = (client.clone(), key.clone());
+                async move { c.put(k, "0", Some(PutOptions::new().with_lease(lease))).await }
+            })
             .await?;
-            Ok::<_, Error>((client, lease.id()))
+            Ok::<_, Error>((client, lease, key))
         })?;
         let (tx, lost) = watch::channel(None);
-        let keeper = rt.spawn(keep_alive(client.clone(), lease, ttl, tx));
+        let beats = Arc::new(AtomicU64::new(1));
+        let keeper = rt.spawn(liveness::keep_alive(client.clone(), lease, key, ttl, beats.clone(), tx));
         Ok(Cluster {
             s: Arc::new(Session {
                 rt,
@@ -106,14 +119,29 @@ impl Cluster {
                 lease,
                 host,
                 pid: std::process::id(),
-                prefix: format!("/muster/{name}/"),
+                prefix,
                 region: region.clone(),
                 ttl,
                 lost,
                 seq: AtomicU64::new(0),
+                beats,
                 keeper,
             }),
         })
+    }
+
+    /// Connects for `region` as configured: its [`muster_shm::RegionConfig::cluster`] (given at
+    /// create / open_or_create), overridden by `MUSTER_CLUSTER`, `MUSTER_HOST_ID` and
+    /// `MUSTER_LEASE_MS`, under the cluster name `MUSTER_CLUSTER_NAME` or else the region's
+    /// name. So a program that opens the same region on every host with the same cluster (or
+    /// runs under the same `MUSTER_CLUSTER`) meets across hosts without naming etcd itself.
+    ///
+    /// Errors: [`Error::InvalidArgument`] if neither the region's config nor the environment
+    /// names endpoints; otherwise as [`connect`](Self::connect).
+    pub fn from_region(region: &Region) -> Result<Cluster> {
+        let config = ClusterConfig::effective(region.cluster_config())?;
+        let name = crate::config::cluster_name(region.name())?;
+        Cluster::connect(region, &name, &config)
     }
 
     /// This process's host id.
@@ -202,41 +230,5 @@ where
             Err(_) => last = Some("no answer before the deadline".into()),
         }
         tokio::time::sleep(RETRY_PAUSE.min(deadline.saturating_duration_since(Instant::now()))).await;
-    }
-}
-
-/// Keeps `lease` alive (a refresh every third of the TTL); reconnects the keep-alive stream after
-/// errors (another etcd member answers); declares the session lost when etcd reports the lease
-/// expired or no refresh succeeded for a whole TTL.
-async fn keep_alive(client: Client, lease: i64, ttl: Duration, lost: watch::Sender<Option<String>>) {
-    let period = ttl / 3;
-    let mut last_ok = Instant::now();
-    loop {
-        let mut c = client.clone();
-        let stream = tokio::time::timeout(period, c.lease_keep_alive(lease)).await;
-        if let Ok(Ok((mut keeper, mut stream))) = stream {
-            loop {
-                if keeper.keep_alive().await.is_err() {
-                    break;
-                }
-                match tokio::time::timeout(period, stream.message()).await {
-                    Ok(Ok(Some(r))) if r.ttl() > 0 => last_ok = Instant::now(),
-                    Ok(Ok(Some(_))) => {
-                        let _ =
-                            lost.send(Some("etcd lease expired: the other hosts consider this process dead".into()));
-                        return;
-                    }
-                    _ => break,
-                }
-                tokio::time::sleep(period).await;
-            }
-        }
-        if last_ok.elapsed() >= ttl {
-            let _ = lost.send(Some(format!(
-                "etcd unreachable for the whole lease TTL ({ttl:?}): the other hosts consider this process dead"
-            )));
-            return;
-        }
-        tokio::time::sleep(RETRY_PAUSE).await;
     }
 }

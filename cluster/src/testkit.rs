@@ -151,6 +151,30 @@ impl EtcdCluster {
         body.contains("\"health\":\"true\"")
     }
 
+    /// The index of the member that is Raft leader now, asked through etcd's JSON gateway
+    /// (`POST /v3/maintenance/status`); `None` if no running member answers.
+    pub fn leader(&self) -> Option<usize> {
+        for i in (0..self.members.len()).filter(|i| self.members[*i].child.is_some()) {
+            let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.members[i].client)) else { continue };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let req = "POST /v3/maintenance/status HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+            if s.write_all(req.as_bytes()).is_err() {
+                continue;
+            }
+            let mut body = String::new();
+            let _ = s.read_to_string(&mut body);
+            let field = |name: &str| {
+                let at = body.find(&format!("\"{name}\":\""))? + name.len() + 4;
+                body[at..].split('"').next().map(str::to_owned)
+            };
+            let (Some(me), Some(leader)) = (field("member_id"), field("leader")) else { continue };
+            if me == leader {
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// Waits until every running member is healthy.
     pub fn wait_healthy(&self, limit: Duration) -> bool {
         let start = Instant::now();

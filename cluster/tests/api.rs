@@ -77,7 +77,7 @@ fn configuration_errors_are_clear() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let dead = ClusterConfig {
         host_id: Some("h".into()),
-        lease_ttl: Duration::from_secs(1),
+        lease_ttl: Some(Duration::from_secs(1)),
         ..ClusterConfig::new([format!("127.0.0.1:{port}")])
     };
     let t = Instant::now();
@@ -119,4 +119,67 @@ fn etcd_down_gives_unavailable_within_the_timeout() {
     let r = b.wait();
     assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
     println!("etcd down, no timeout: `{}` after {:?}", r.err().map(|e| e.to_string()).unwrap_or_default(), t.elapsed());
+}
+
+#[test]
+fn a_region_carries_its_cluster_and_from_region_meets_through_it() {
+    let _g = serial();
+    let Some(etcd) = etcd(1) else { return };
+    let name = unique("fromregion");
+    let regions = Regions(vec![name.clone()]);
+    let cfg = RegionConfig { cluster: Some(config(&etcd, "carried")), ..RegionConfig::default() };
+    let region = Region::create(&regions.0[0], &cfg).expect("region");
+    assert_eq!(region.cluster_config(), cfg.cluster.as_ref());
+    // Another handle opened without a config spans no cluster (unless the environment says so).
+    let plain = Region::open(&regions.0[0]).expect("open");
+    assert_eq!(plain.cluster_config(), None);
+    assert!(matches!(Cluster::from_region(&plain), Err(Error::InvalidArgument(_))));
+    let cluster = Cluster::from_region(&region).expect("from_region");
+    assert_eq!(cluster.host_id(), "carried");
+    let b = cluster.join("p").expect("join");
+    let w = b.wait_with(None, || b"x".to_vec()).expect("wait");
+    assert_eq!(w.values.get("carried").map(Vec::as_slice), Some(&b"x"[..]));
+    // A malformed cluster config is refused before the region file is touched.
+    let bad = RegionConfig { cluster: Some(ClusterConfig::new(["no-port"])), ..RegionConfig::default() };
+    assert!(matches!(Region::create(&unique("badcfg"), &bad), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn split_phase_arrive_then_await_on_one_host() {
+    let _g = serial();
+    let Some(etcd) = etcd(1) else { return };
+    let name = unique("split");
+    let regions = Regions(vec![name.clone()]);
+    let region = Region::create(&regions.0[0], &RegionConfig::default()).expect("region");
+    let cluster = Cluster::connect(&region, &name, &config(&etcd, "solo")).expect("connect");
+    let b1 = cluster.join("p").expect("join 1");
+    let b2 = cluster.join("p").expect("join 2");
+    let a = b1.arrive().expect("arrive");
+    // One pending arrival per handle; no wait or resign meanwhile.
+    assert!(matches!(b1.arrive(), Err(Error::Misuse(_))));
+    assert!(matches!(b1.wait(), Err(Error::Misuse(_))));
+    assert!(matches!(b1.resign(), Err(Error::Misuse(_))));
+    assert!(matches!(b1.await_arrival(a.ticket ^ 1, Some(Duration::ZERO)), Err(Error::InvalidArgument(_))));
+    // b2 has not arrived: the await times out and the arrival stands.
+    assert!(matches!(b1.await_arrival(a.ticket, Some(Duration::from_millis(300))), Err(Error::Timeout)));
+    assert!(b1.is_member());
+    let t = std::thread::spawn(move || {
+        let ws: Vec<_> = (0..21).map(|_| b2.wait().expect("blocking member")).collect();
+        (b2, ws)
+    });
+    let mut mine = vec![b1.await_arrival(a.ticket, Some(Duration::from_secs(30))).expect("await")];
+    assert_eq!(mine[0].host_leader, a.is_leader());
+    for _ in 0..20 {
+        let a = b1.arrive().expect("arrive again");
+        mine.push(b1.await_with(a.ticket, Some(Duration::from_secs(30)), || b"s".to_vec()).expect("await"));
+    }
+    let (b2, theirs) = t.join().expect("thread");
+    for (m, o) in mine.iter().zip(&theirs) {
+        assert_eq!(m.generation, o.generation);
+        assert!(m.host_leader ^ o.host_leader, "exactly one host leader per generation");
+    }
+    assert!(mine.windows(2).all(|w| w[1].generation == w[0].generation + 1));
+    b1.resign().expect("resign after the await");
+    b2.resign().expect("resign");
+    assert!(matches!(b1.arrive(), Err(Error::Cancelled)));
 }

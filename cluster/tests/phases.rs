@@ -46,6 +46,49 @@ fn three_hosts_two_processes_thousand_generations() {
 
 use std::time::Duration;
 
+/// Split phase across hosts: on each of 3 hosts one process arrives and awaits (split phase)
+/// while the other waits (blocking), 300 generations with the same phase invariants; each host
+/// still has exactly one leader per generation, whichever kind of call it made.
+#[test]
+fn split_phase_and_blocking_waits_mix_across_three_hosts() {
+    let _g = serial();
+    let Some(etcd) = etcd(3) else { return };
+    let name = unique("split");
+    let hosts = ["h0", "h1", "h2"];
+    let regions = Regions(hosts.iter().map(|h| format!("{name}-{h}")).collect());
+    let dir = etcd.dir().join("files");
+    let mut ws = Workers::new();
+    let mut all = Vec::new();
+    for (h, host) in hosts.iter().enumerate() {
+        for split in ["1", "0"] {
+            let mut a = args(&name, &regions.0[h], &etcd.endpoints().join(","), "gens");
+            a.push(("gens", "300".into()));
+            a.push(("procs", "2".into()));
+            a.push(("hosts", hosts.join(",")));
+            a.push(("dir", dir.display().to_string()));
+            a.push(("split", split.into()));
+            all.push(ws.spawn(host, &a));
+        }
+    }
+    ws.await_each(&all, "ready", WATCHDOG);
+    ws.go(&all);
+    ws.await_each(&all, "done", Duration::from_secs(600));
+    for i in &all {
+        assert_eq!(ws.exit_code(*i, WATCHDOG), Some(0), "worker {i}");
+    }
+    for host in 0..3 {
+        let led: u64 = ws
+            .log
+            .iter()
+            .filter(|(i, _, l)| l.starts_with("done") && all[host * 2..host * 2 + 2].contains(i))
+            .map(|(_, _, l)| l.split(' ').nth(3).and_then(|v| v.parse::<u64>().ok()).expect("led count"))
+            .sum();
+        assert_eq!(led, 300, "host h{host}: leaders per generation");
+    }
+    let done: Vec<_> = ws.log.iter().filter(|(_, _, l)| l.starts_with("done")).map(|(_, _, l)| l.clone()).collect();
+    println!("{done:?}");
+}
+
 /// Members join and leave while two hosts keep meeting: a process of a new host (twice: the host
 /// comes back after it left), and a second process of an existing host. Nobody may see a death,
 /// the long-running members complete every generation, and each joiner's generations are

@@ -114,9 +114,10 @@ impl Default for WaitPolicy {
 
 /// Per-handle memory of how long waits take, so the spin budget adapts (process-local state, not
 /// shared memory). The memory is an average wait length in spin iterations: a wait that ends
-/// while spinning records how many iterations it needed; a wait that had to yield or sleep
-/// records how long it took, converted to iterations with the spin speed measured by the spin
-/// loop itself (capped at [`Adaptive::CAP`]).
+/// while spinning records how many iterations it needed; a wait that slept records how long it
+/// took, converted to iterations with the spin speed measured by the spin loop itself; a wait
+/// that ended while yielding records [`Adaptive::CAP`] (its partner may have needed our CPU:
+/// the next wait should yield soon, not spin longer).
 ///
 /// While recent waits are short, the budget is a few times their average (so a release is caught
 /// without a syscall); once waits are long (the partner is descheduled, the machine busy),
@@ -175,6 +176,18 @@ impl Adaptive {
         self.avg.load(Ordering::Relaxed)
     }
 
+    /// The average wait in nanoseconds (by the measured spin speed).
+    pub fn average_ns(&self) -> u64 {
+        u64::from(self.average()) * self.ns_per_spin16() / 16
+    }
+
+    fn ns_per_spin16(&self) -> u64 {
+        match u64::from(self.spin_speed.load(Ordering::Relaxed)) {
+            0 => Self::DEFAULT_NS_PER_SPIN * 16,
+            v => v,
+        }
+    }
+
     /// Records a finished wait of `spins` iterations (capped at [`Adaptive::CAP`]).
     pub fn record(&self, spins: u32) {
         let old = self.avg.load(Ordering::Relaxed) as i64;
@@ -184,11 +197,7 @@ impl Adaptive {
 
     /// Records a finished wait that took `ns` nanoseconds (it yielded or slept).
     pub fn record_ns(&self, ns: u64) {
-        let per16 = match u64::from(self.spin_speed.load(Ordering::Relaxed)) {
-            0 => Self::DEFAULT_NS_PER_SPIN * 16,
-            v => v,
-        };
-        let spins = ns.saturating_mul(16) / per16.max(1);
+        let spins = ns.saturating_mul(16) / self.ns_per_spin16().max(1);
         self.record(spins.min(u64::from(Self::CAP)) as u32);
     }
 
@@ -310,6 +319,10 @@ fn wait_slow<T, P: Parker + ?Sized>(
     // The first clock reading of this wait and the spin iterations before it, so a wait that
     // yields or sleeps can record how long it took (see `Adaptive`).
     let mut first: Option<(u64, u32)> = None;
+    // `end = None`: record "long". A wait that ended while yielding learnt nothing about spinning
+    // longer: either its partner needed our CPU (then spinning keeps it off) or the yield was a
+    // slow spin on an otherwise idle CPU; either way the next wait should reach its yields soon.
+    // Sleeps record their length (the convoy described at `Adaptive`).
     let finish = |first: Option<(u64, u32)>, end: Option<u64>| {
         if let Some(a) = adapt {
             match (first, end) {
@@ -334,7 +347,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
         for _ in 0..spins {
             spin_hint();
             if let Poll::Ready(v) = check(false) {
-                finish(first, Some(parker.now_ns()));
+                finish(first, None);
                 return Ok(v);
             }
         }
@@ -350,6 +363,18 @@ fn wait_slow<T, P: Parker + ?Sized>(
             yielding = Some(y);
             if !y {
                 budget = 0;
+            }
+        }
+        // Recent waits outlasted even the busy spin budget and no CPU is idle: a spin could not
+        // catch the partner, so do not start one (the clock read this needs is paid only by
+        // handles whose waits are long anyway, never on the quiet fast path).
+        if let (Some(c), Some(a)) = (sense, adapt) {
+            if budget > 0 && a.average_ns() > policy.busy_spin_ns {
+                let now = parker.now_ns();
+                first.get_or_insert((now, 0));
+                if !c.quiet(now, || peers.awake(), || parker.sample_load()) {
+                    budget = 0;
+                }
             }
         }
         let mut spin_start: Option<u64> = None;
@@ -386,9 +411,15 @@ fn wait_slow<T, P: Parker + ?Sized>(
                                 break;
                             }
                         }
-                    } else if let Some(c) = sense {
+                    } else if let (Some(c), Some(a)) = (sense, adapt) {
                         if !c.quiet(now, || peers.awake(), || parker.sample_load()) {
                             spin_ns = spin_ns.min(policy.busy_spin_ns);
+                            // Recent waits took longer than that: this spin would not catch
+                            // the partner either (beside busy loops its wake-up alone takes
+                            // longer), it only burns CPU the partner may need.
+                            if a.average_ns() > spin_ns {
+                                break;
+                            }
                         }
                     }
                 }
@@ -435,13 +466,17 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 last_idle = now;
             }
             parker.yield_now();
-            if let Poll::Ready(v) = check(false) {
-                finish(first, Some(parker.now_ns()));
-                return Ok(v);
-            }
             let before = now;
             now = parker.now_ns();
-            if sense.is_some_and(|c| c.yielded(before, now)) {
+            // A yield that took a time slice ran foreign work (or peers computing for that
+            // long, where sleeping costs nothing extra), whether or not the awaited event came
+            // meanwhile: beside busy loops it usually did come, a slice late.
+            let slow = sense.is_some_and(|c| c.yielded(before, now));
+            if let Poll::Ready(v) = check(false) {
+                finish(first, None);
+                return Ok(v);
+            }
+            if slow {
                 break;
             }
         }

@@ -45,7 +45,8 @@ impl Fake {
         }
     }
     fn sensing(cpus: u32) -> Fake {
-        Fake::new(cpus, Some(Contention::new(Tuning::DEFAULT)))
+        // Busy samples on: most tests here drive the load-count side of the policy.
+        Fake::new(cpus, Some(Contention::new(Tuning { busy_samples: true, ..Tuning::DEFAULT })))
     }
     fn advance(&self, ns: u64) {
         self.clock.set(self.clock.get() + ns);
@@ -326,36 +327,59 @@ fn helping_waits_nap_instead_of_yielding_on_a_busy_machine() {
 #[test]
 fn short_sleeps_teach_the_spin_phase_to_outlast_a_wake_up() {
     // Two parties both running: waits end within a few hundred ns while spinning. Then a sleep
-    // crept in; from now on the partner arrives one wake-up latency (8 µs) after each wait
-    // starts. Recording those sleeps as "long" would cut spinning and keep both sleeping every
-    // episode; recording what they took raises the budget until spinning catches the partner.
+    // crept in (yields are known not to pay here: they take a slice); from now on the partner
+    // arrives one wake-up latency (6 µs) after each wait starts. Recording those sleeps as
+    // "long" would cut spinning and keep both sleeping every episode; recording what they took
+    // raises the budget until spinning catches the partner.
     let m = Fake::sensing(2);
-    m.running.set(Some(1)); // the partner's CPU is idle while it is being woken
+    m.running.set(Some(3));
     m.check_cost.set(30);
+    m.yield_takes.set(3 * MS);
+    let p = WaitPolicy { busy_spin_ns: 10 * US, ..policy() };
     let adapt = Adaptive::new();
     for _ in 0..50 {
-        assert_eq!(m.wait(&policy(), 2, 300, Some(&adapt)), Ok(()));
-        assert_eq!(m.parks.get(), 0);
+        assert_eq!(m.wait(&p, 2, 300, Some(&adapt)), Ok(()));
+        assert_eq!(m.parks.get() + m.yields.get(), 0);
     }
     let short = adapt.budget();
-    assert!(u64::from(short) * 30 < 8 * US, "budget {short} already covers 8 µs");
+    assert!(u64::from(short) * 30 < 6 * US, "budget {short} already covers 6 µs");
+    // One wait that spun, yielded a slice and slept: the machine is now known busy.
+    assert_eq!(m.wait(&p, 2, 10 * MS, Some(&adapt)), Ok(()));
+    assert_eq!(m.yields.get(), 1);
+    for _ in 0..50 {
+        assert_eq!(m.wait(&p, 2, 300, Some(&adapt)), Ok(()));
+    }
     let mut parked = 0;
     let mut caught = 0;
     for _ in 0..20 {
-        assert_eq!(m.wait(&policy(), 2, 8 * US, Some(&adapt)), Ok(()));
-        parked += m.parks.get() + m.yields.get().min(1);
-        if m.parks.get() + m.yields.get() == 0 {
+        assert_eq!(m.wait(&p, 2, 6 * US, Some(&adapt)), Ok(()));
+        assert_eq!(m.yields.get(), 0, "yielded on a machine known busy");
+        parked += m.parks.get();
+        if m.parks.get() == 0 {
             caught += 1;
         }
     }
-    assert!(parked >= 1, "the first 8 µs wait should have outlasted the short budget");
+    assert!(parked >= 1, "the first 6 µs wait should have outlasted the short budget");
     assert!(parked <= 4, "slept {parked} times: sleeps feed themselves");
     assert!(caught >= 16, "only {caught} of 20 waits caught the partner while spinning");
     // Long waits (the partner descheduled) still cut spinning to the minimum.
     for _ in 0..40 {
-        assert_eq!(m.wait(&policy(), 2, 5 * MS, Some(&adapt)), Ok(()));
+        assert_eq!(m.wait(&p, 2, 5 * MS, Some(&adapt)), Ok(()));
     }
     assert_eq!(adapt.budget(), Adaptive::MIN_SPINS);
+}
+
+#[test]
+fn a_slow_yield_counts_even_when_the_event_came_meanwhile() {
+    // Beside busy loops a yield usually brings the awaited event, one slice late.
+    let m = Fake::sensing(2);
+    m.running.set(Some(8));
+    m.yield_takes.set(3 * MS);
+    assert_eq!(m.wait(&policy(), 8, 2 * MS, None), Ok(()));
+    assert_eq!(m.yields.get(), 1);
+    assert!(m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+    assert_eq!(m.wait(&policy(), 8, 2 * MS, None), Ok(()));
+    assert_eq!(m.yields.get(), 0, "the next wait sleeps instead");
 }
 
 #[test]
@@ -450,4 +474,40 @@ fn without_an_idle_cpu_spinning_stops_at_the_busy_budget() {
     let adapt = Adaptive::new();
     assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
     assert_eq!(m.yields.get() + m.parks.get(), 0, "a 40 µs wait fits the quiet spin budget");
+}
+
+#[test]
+fn by_default_a_busy_count_alone_does_not_stop_yields_but_a_slow_yield_does() {
+    // Compiler jobs beside: many runnable tasks, but they block often and yields hand the CPU
+    // over within microseconds.
+    let m = Fake::new(2, Some(Contention::new(Tuning::DEFAULT)));
+    m.running.set(Some(9));
+    assert_eq!(m.wait(&policy(), 8, 20 * US, None), Ok(()));
+    assert!(m.yields.get() >= 5);
+    assert_eq!(m.parks.get(), 0);
+    // Busy loops beside: the first yield takes a slice, the next waits sleep.
+    m.yield_takes.set(3 * MS);
+    assert_eq!(m.wait(&policy(), 8, 10 * MS, None), Ok(()));
+    assert_eq!(m.yields.get(), 1);
+    assert_eq!(m.wait(&policy(), 8, 100 * US, None), Ok(()));
+    assert_eq!((m.yields.get(), m.parks.get()), (0, 1));
+}
+
+#[test]
+fn without_an_idle_cpu_a_spin_that_cannot_catch_the_partner_is_skipped() {
+    // Beside busy loops the partner's wake-up takes longer than the busy spin budget: waits
+    // learnt to take ~12 µs, so spinning 3 µs would only burn CPU.
+    let m = Fake::sensing(2);
+    m.running.set(Some(3));
+    m.check_cost.set(30);
+    m.yield_takes.set(3 * MS);
+    let adapt = Adaptive::new();
+    assert_eq!(m.wait(&policy(), 2, 10 * MS, Some(&adapt)), Ok(()));
+    for _ in 0..30 {
+        assert_eq!(m.wait(&policy(), 2, 12 * US, Some(&adapt)), Ok(()));
+    }
+    assert!(adapt.average_ns() > policy().busy_spin_ns);
+    assert_eq!(m.wait(&policy(), 2, 12 * US, Some(&adapt)), Ok(()));
+    assert_eq!(m.parks.get(), 1);
+    assert!(m.checks.get() <= 4, "spun {} checks for a partner it could not catch", m.checks.get());
 }

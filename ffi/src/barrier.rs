@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use muster_shm::{Barrier, WaitResult};
 
+use crate::cluster::{not_across_hosts, Remote};
 use crate::error::{fail, from_shm, guard, MUSTER_EINVAL, MUSTER_OK};
 use crate::region::muster_region;
 use crate::{name_arg, put};
@@ -13,6 +14,9 @@ use crate::{name_arg, put};
 /// by `muster_barrier_close`.
 pub struct muster_barrier {
     pub(crate) inner: Barrier,
+    /// On a region with a cluster: the barrier across hosts, which the calls go to (`inner` is
+    /// then a non-member handle on its local stage, for the queries).
+    pub(crate) remote: Option<Remote>,
 }
 
 /// Borrows a handle, or records `MUSTER_EINVAL` for NULL.
@@ -42,6 +46,35 @@ pub(crate) unsafe fn with(p: *const muster_barrier, f: impl FnOnce(&Barrier) -> 
     })
 }
 
+/// Runs `remote` on a cluster barrier handle and `local` on any other, mapping errors to codes.
+///
+/// # Safety
+/// `p` must be NULL or a live handle.
+pub(crate) unsafe fn with_remote(
+    p: *const muster_barrier,
+    remote: impl FnOnce(&Remote) -> muster_shm::Result<c_int>,
+    local: impl FnOnce(&Barrier) -> muster_shm::Result<c_int>,
+) -> c_int {
+    guard(|| {
+        if p.is_null() {
+            return fail(MUSTER_EINVAL, "barrier is NULL");
+        }
+        // SAFETY: non-NULL; the caller guarantees a live handle, used only through `&` (both
+        // kinds are Sync).
+        let h = unsafe { &*p };
+        let r = match &h.remote {
+            Some(c) => remote(c),
+            None => local(&h.inner),
+        };
+        r.unwrap_or_else(|e| from_shm(&e))
+    })
+}
+
+/// The refusal of a call cluster barriers do not offer.
+pub(crate) fn refuse(what: &'static str) -> impl FnOnce(&Remote) -> muster_shm::Result<c_int> {
+    move |_| Err(not_across_hosts(what))
+}
+
 fn index(r: WaitResult) -> c_int {
     // Indices are below 16384 (the most parties a barrier can have).
     c_int::try_from(r.index).unwrap_or(c_int::MAX)
@@ -57,9 +90,25 @@ fn index(r: WaitResult) -> c_int {
 /// (see `muster_barrier_enroll`).
 /// `out`: receives the new handle on success (untouched on failure).
 ///
-/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383), `MUSTER_ENAME`,
-/// `MUSTER_EMISMATCH` (the barrier exists with another kind or party count), `MUSTER_EFULL` (no
-/// free barrier slot), `MUSTER_ECORRUPT`.
+/// On a region whose configuration names a cluster (`muster_region_config.cluster_endpoints` or
+/// `MUSTER_CLUSTER`), a membership barrier spans the hosts: its members on every host meet in
+/// each generation (inside a host through the region, host leaders through etcd). The first such
+/// open connects the region handle to etcd (up to the lease TTL). On such a barrier: a member
+/// whose process or host dies breaks the generation everywhere with `MUSTER_EPEERDIED`
+/// (`muster_last_error_message` names the host) within about the lease TTL; etcd unreachable
+/// for the TTL (or the caller's timeout) gives `MUSTER_EUNAVAILABLE`, and so does a host cut off
+/// from etcd; `muster_barrier_reset` clears a broken handle. `muster_barrier_arrive` /
+/// `_await` work across hosts (the host's arrival reaches etcd when its local leader awaits; a
+/// handle may not arrive, wait or resign again before it awaited its pending arrival to the
+/// outcome, `MUSTER_EMISUSE`; a timed-out await leaves the arrival standing).
+/// `muster_barrier_parties`, `_waiting` and `_generation` report the local stage (this host);
+/// abort, `_is_complete`, `_arrive_and_drop` and completion actions are `MUSTER_EMISUSE`.
+/// Counted barriers (`parties > 0`) do not span hosts: `MUSTER_EINVAL`.
+///
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument, `parties` > 16383, a counted barrier on
+/// a region with a cluster), `MUSTER_ENAME`, `MUSTER_EMISMATCH` (the barrier exists with another
+/// kind or party count), `MUSTER_EFULL` (no free barrier slot), `MUSTER_ECORRUPT`,
+/// `MUSTER_EUNAVAILABLE` (a region with a cluster whose etcd does not answer).
 ///
 /// Thread-safety: may be called concurrently with any function on the same region; racing
 /// openers of one name all get the same barrier.
@@ -87,10 +136,17 @@ pub unsafe extern "C" fn muster_barrier_open(
             Err(code) => return code,
         };
         // SAFETY: non-NULL live handle (caller guarantee), used through `&` only.
-        let region = unsafe { &(*region).inner };
-        match region.barrier(name, parties) {
+        let handle = unsafe { &*region };
+        let region = &handle.inner;
+        let opened = match &handle.cluster {
+            Some(c) => c
+                .barrier(region, name, parties)
+                .and_then(|remote| Ok(muster_barrier { inner: region.barrier(name, 0)?, remote: Some(remote) })),
+            None => region.barrier(name, parties).map(|inner| muster_barrier { inner, remote: None }),
+        };
+        match opened {
             Ok(b) => {
-                let h = Box::into_raw(Box::new(muster_barrier { inner: b }));
+                let h = Box::into_raw(Box::new(b));
                 // SAFETY: `out` is non-NULL and writable (caller guarantee).
                 unsafe { put(out, h) };
                 MUSTER_OK
@@ -143,7 +199,7 @@ pub unsafe extern "C" fn muster_barrier_close(barrier: *mut muster_barrier) -> c
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_enroll(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.enroll().map(|()| MUSTER_OK)) }
+    unsafe { with_remote(barrier, |c| c.enroll().map(|()| MUSTER_OK), |b| b.enroll().map(|()| MUSTER_OK)) }
 }
 
 /// Withdraws this member: the barrier loses one party. If all other members are already waiting,
@@ -160,7 +216,7 @@ pub unsafe extern "C" fn muster_barrier_enroll(barrier: *mut muster_barrier) -> 
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_resign(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.resign().map(|()| MUSTER_OK)) }
+    unsafe { with_remote(barrier, |c| c.resign().map(|()| MUSTER_OK), |b| b.resign().map(|()| MUSTER_OK)) }
 }
 
 /// Arrives at the barrier and blocks until the generation completes (all parties arrived).
@@ -193,7 +249,7 @@ pub unsafe extern "C" fn muster_barrier_resign(barrier: *mut muster_barrier) -> 
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_wait(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.wait().map(index)) }
+    unsafe { with_remote(barrier, |c| c.wait().map(|w| index(w.local)), |b| b.wait().map(index)) }
 }
 
 /// `muster_barrier_wait` with a timeout.
@@ -215,13 +271,21 @@ pub unsafe extern "C" fn muster_barrier_wait(barrier: *mut muster_barrier) -> c_
 pub unsafe extern "C" fn muster_barrier_wait_timeout(barrier: *mut muster_barrier, timeout_ns: u64) -> c_int {
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        with(barrier, |b| {
-            if timeout_ns == u64::MAX {
-                b.wait().map(index)
-            } else {
-                b.wait_timeout(Duration::from_nanos(timeout_ns)).map(index)
-            }
-        })
+        with_remote(
+            barrier,
+            |c| {
+                let w =
+                    if timeout_ns == u64::MAX { c.wait() } else { c.wait_timeout(Duration::from_nanos(timeout_ns)) };
+                w.map(|w| index(w.local))
+            },
+            |b| {
+                if timeout_ns == u64::MAX {
+                    b.wait().map(index)
+                } else {
+                    b.wait_timeout(Duration::from_nanos(timeout_ns)).map(index)
+                }
+            },
+        )
     }
 }
 
@@ -238,7 +302,7 @@ pub unsafe extern "C" fn muster_barrier_wait_timeout(barrier: *mut muster_barrie
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_abort(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.abort().map(|()| MUSTER_OK)) }
+    unsafe { with_remote(barrier, refuse("abort does not span hosts"), |b| b.abort().map(|()| MUSTER_OK)) }
 }
 
 /// Starts a fresh, unbroken generation: whoever is waiting now returns `MUSTER_EBROKEN`; later
@@ -255,7 +319,7 @@ pub unsafe extern "C" fn muster_barrier_abort(barrier: *mut muster_barrier) -> c
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_reset(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.reset().map(|()| MUSTER_OK)) }
+    unsafe { with_remote(barrier, |c| c.reset().map(|()| MUSTER_OK), |b| b.reset().map(|()| MUSTER_OK)) }
 }
 
 /// The number of parties the current generation waits for: the fixed count of a counted
@@ -299,7 +363,7 @@ pub unsafe extern "C" fn muster_barrier_waiting(barrier: *const muster_barrier) 
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_broken(barrier: *const muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| Ok(c_int::from(b.is_broken()))) }
+    unsafe { with_remote(barrier, |c| Ok(c_int::from(c.is_broken())), |b| Ok(c_int::from(b.is_broken()))) }
 }
 
 /// Whether this handle is an enrolled member.
@@ -314,7 +378,7 @@ pub unsafe extern "C" fn muster_barrier_broken(barrier: *const muster_barrier) -
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_is_member(barrier: *const muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| Ok(c_int::from(b.is_member()))) }
+    unsafe { with_remote(barrier, |c| Ok(c_int::from(c.is_member())), |b| Ok(c_int::from(b.is_member()))) }
 }
 
 /// The barrier's current generation: the number of completed or reset generations, wrapping at

@@ -4,8 +4,8 @@
 use std::ffi::{c_int, c_void};
 use std::time::Duration;
 
-use crate::barrier::{handle, muster_barrier, with};
-use crate::error::{fail, guard, MUSTER_EINVAL, MUSTER_OK};
+use crate::barrier::{handle, muster_barrier, refuse, with_remote};
+use crate::error::{fail, from_shm, guard, MUSTER_EINVAL, MUSTER_OK};
 use crate::put;
 
 fn arrival_index(index: u32) -> c_int {
@@ -39,12 +39,21 @@ pub unsafe extern "C" fn muster_barrier_arrive(barrier: *mut muster_barrier, tic
     }
     // SAFETY: forwarded caller guarantee.
     unsafe {
-        with(barrier, |b| {
-            let a = b.arrive()?;
-            // SAFETY: `ticket_out` is non-NULL and writable (caller guarantee).
-            put(ticket_out, a.ticket);
-            Ok(arrival_index(a.index))
-        })
+        with_remote(
+            barrier,
+            |c| {
+                let a = c.arrive()?;
+                // SAFETY: `ticket_out` is non-NULL and writable (caller guarantee).
+                put(ticket_out, a.ticket);
+                Ok(arrival_index(a.index))
+            },
+            |b| {
+                let a = b.arrive()?;
+                // SAFETY: `ticket_out` is non-NULL and writable (caller guarantee).
+                put(ticket_out, a.ticket);
+                Ok(arrival_index(a.index))
+            },
+        )
     }
 }
 
@@ -70,7 +79,13 @@ pub unsafe extern "C" fn muster_barrier_arrive(barrier: *mut muster_barrier, tic
 pub unsafe extern "C" fn muster_barrier_await(barrier: *mut muster_barrier, ticket: u64, timeout_ns: u64) -> c_int {
     let timeout = (timeout_ns != u64::MAX).then(|| Duration::from_nanos(timeout_ns));
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.await_ticket(ticket, timeout).map(|()| MUSTER_OK)) }
+    unsafe {
+        with_remote(
+            barrier,
+            |c| c.await_arrival(ticket, timeout).map(|_| MUSTER_OK),
+            |b| b.await_ticket(ticket, timeout).map(|()| MUSTER_OK),
+        )
+    }
 }
 
 /// Split phase: whether the generation named by `ticket` has completed, without blocking.
@@ -86,7 +101,13 @@ pub unsafe extern "C" fn muster_barrier_await(barrier: *mut muster_barrier, tick
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_is_complete(barrier: *const muster_barrier, ticket: u64) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.is_complete(ticket).map(c_int::from)) }
+    unsafe {
+        with_remote(
+            barrier,
+            refuse("muster_barrier_is_complete does not span hosts (use muster_barrier_await with timeout 0)"),
+            |b| b.is_complete(ticket).map(c_int::from),
+        )
+    }
 }
 
 /// Split phase: arrives and leaves. The arrival counts for the current generation; from the next
@@ -103,7 +124,13 @@ pub unsafe extern "C" fn muster_barrier_is_complete(barrier: *const muster_barri
 #[no_mangle]
 pub unsafe extern "C" fn muster_barrier_arrive_and_drop(barrier: *mut muster_barrier) -> c_int {
     // SAFETY: forwarded caller guarantee.
-    unsafe { with(barrier, |b| b.arrive_and_drop().map(|a| arrival_index(a.index))) }
+    unsafe {
+        with_remote(
+            barrier,
+            refuse("muster_barrier_arrive_and_drop does not span hosts (await, then muster_barrier_resign)"),
+            |b| b.arrive_and_drop().map(|a| arrival_index(a.index)),
+        )
+    }
 }
 
 /// A completion action: called with the `arg` given to `muster_barrier_set_action`; returns 0 on
@@ -165,6 +192,10 @@ pub unsafe extern "C" fn muster_barrier_set_action(
             Ok(b) => b,
             Err(code) => return code,
         };
+        // SAFETY: `handle` checked that `barrier` is non-NULL; it is live (caller guarantee).
+        if unsafe { (*barrier).remote.is_some() } {
+            return from_shm(&crate::cluster::not_across_hosts("completion actions do not span hosts"));
+        }
         match action {
             None => b.set_action(None),
             Some(f) => {

@@ -16,6 +16,8 @@ mod barrier;
 
 mod barrier_split;
 
+mod cluster;
+
 mod alting;
 
 mod channel;

@@ -1,9 +1,12 @@
 //! Region handles: create, open, close, unlink.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr};
 use std::mem::size_of;
+use std::time::Duration;
 
-use muster_shm::{Region, RegionConfig};
+use muster_shm::{ClusterConfig, Region, RegionConfig};
+
+use crate::cluster::{self, RegionCluster};
 
 use crate::error::{fail, from_shm, guard, MUSTER_EINVAL, MUSTER_OK};
 use crate::{name_arg, put};
@@ -12,13 +15,25 @@ use crate::{name_arg, put};
 /// `muster_region_open` or `muster_region_open_or_create`; released by `muster_region_close`.
 pub struct muster_region {
     pub(crate) inner: Region,
+    /// The etcd cluster this handle's membership barriers span (see `cluster.rs`).
+    pub(crate) cluster: Option<RegionCluster>,
 }
 
-/// Capacities and permissions of a new region.
+/// Capacities and permissions of a new region, and the cluster it spans.
 ///
 /// Initialise it with `muster_region_config_init` (which sets `size` and the defaults), then
-/// change the fields you need. A field left 0 takes its default. Passing NULL instead of a config
-/// means "all defaults".
+/// change the fields you need. A field left 0 (or NULL) takes its default. Passing NULL instead
+/// of a config means "all defaults". Fields beyond the caller's `size` read as defaults, so
+/// programs compiled against an older header keep working.
+///
+/// Across hosts: a region opened with `cluster_endpoints` set (or with `MUSTER_CLUSTER` in the
+/// environment) spans the hosts: its membership barriers (`parties == 0`) are met by the members
+/// on every host whose region has the same name and cluster (host leaders meet through etcd; see
+/// `muster_barrier_open`). The environment variables `MUSTER_CLUSTER` (endpoints),
+/// `MUSTER_HOST_ID` and `MUSTER_LEASE_MS` override the three cluster fields, and
+/// `MUSTER_CLUSTER_NAME` the name the region has across hosts (to simulate hosts on one
+/// machine). Needs a libmuster built with the cargo feature `cluster`; other builds refuse a
+/// configuration naming a cluster with `MUSTER_EUNAVAILABLE`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct muster_region_config {
@@ -45,14 +60,30 @@ pub struct muster_region_config {
     pub max_channels: u32,
     /// Largest channel capacity, 1..=65535 (0: default 64).
     pub max_channel_capacity: u32,
+    /// TTL of this process's etcd lease in milliseconds, rounded up to whole seconds: how soon
+    /// the other hosts notice that this process died or was cut off (0: default 2000). Only with
+    /// a cluster.
+    pub lease_ms: u32,
+    /// The etcd cluster, as comma-separated `host:port` endpoints (e.g.
+    /// `"10.0.0.1:2379,10.0.0.2:2379"`); NULL: this host only. The string is read during the
+    /// call only.
+    pub cluster_endpoints: *const c_char,
+    /// This host's id across the cluster, 1..=128 bytes of `[A-Za-z0-9._-]`, the same for every
+    /// process of one host (NULL: the hostname). Only with a cluster.
+    pub host_id: *const c_char,
     /// Reserved for later versions; must be zero.
-    pub reserved: [u32; 7],
+    pub reserved: [u32; 2],
 }
 
 /// Size of the fields every version of `muster_region_config` has.
 const CONFIG_V1_SIZE: usize = 16;
-/// Index of the first reserved word (after the alting capacities).
-const FIRST_RESERVED_WORD: usize = 9;
+/// Word index of `lease_ms` (after the alting capacities).
+const LEASE_WORD: usize = 9;
+/// Byte offsets of the two string pointers (64-bit layout; see the `config_layout` test).
+const ENDPOINTS_AT: usize = 40;
+const HOST_ID_AT: usize = 48;
+/// Index of the first reserved word (after the cluster fields).
+const FIRST_RESERVED_WORD: usize = 14;
 /// Larger sizes are certainly garbage.
 const CONFIG_MAX_SIZE: usize = 4096;
 
@@ -69,7 +100,10 @@ impl muster_region_config {
             max_frontends_per_barrier: d.max_frontends_per_barrier,
             max_channels: d.max_channels,
             max_channel_capacity: d.max_channel_capacity,
-            reserved: [0; 7],
+            lease_ms: 0,
+            cluster_endpoints: std::ptr::null(),
+            host_id: std::ptr::null(),
+            reserved: [0; 2],
         }
     }
 }
@@ -77,7 +111,8 @@ impl muster_region_config {
 /// Reads a caller's config (NULL: defaults), honouring its `size`.
 ///
 /// # Safety
-/// `config` must be NULL or point to `config->size` readable bytes.
+/// `config` must be NULL or point to `config->size` readable bytes, whose non-NULL string
+/// pointers (within `size`) are NUL-terminated.
 unsafe fn read_config(config: *const muster_region_config) -> Result<RegionConfig, c_int> {
     let mut c = RegionConfig::default();
     if config.is_null() {
@@ -115,7 +150,44 @@ unsafe fn read_config(config: *const muster_region_config) -> Result<RegionConfi
     c.max_frontends_per_barrier = pick(word(6), c.max_frontends_per_barrier);
     c.max_channels = pick(word(7), c.max_channels);
     c.max_channel_capacity = pick(word(8), c.max_channel_capacity);
+    let ptr = |at: usize| {
+        let mut b = [0u8; size_of::<usize>()];
+        b.copy_from_slice(&local[at..at + size_of::<usize>()]);
+        usize::from_ne_bytes(b) as *const c_char
+    };
+    // SAFETY: pointers within the caller's `size` are NULL or NUL-terminated (caller guarantee);
+    // beyond it `local` holds zeros, so NULL.
+    let (endpoints, host) =
+        unsafe { (c_string(ptr(ENDPOINTS_AT), "cluster_endpoints")?, c_string(ptr(HOST_ID_AT), "host_id")?) };
+    let lease_ms = word(LEASE_WORD);
+    if endpoints.is_some() || host.is_some() || lease_ms != 0 {
+        let mut cc = ClusterConfig::default();
+        if let Some(e) = endpoints {
+            cc.endpoints = ClusterConfig::parse_endpoints(e)
+                .map_err(|e| fail(MUSTER_EINVAL, format_args!("cluster_endpoints: {e}")))?;
+        }
+        if let Some(h) = host {
+            muster_shm::cluster_config::check_host_id(h)
+                .map_err(|e| fail(MUSTER_EINVAL, format_args!("host_id: {e}")))?;
+            cc.host_id = Some(h.to_owned());
+        }
+        cc.lease_ttl = (lease_ms != 0).then(|| Duration::from_millis(u64::from(lease_ms)));
+        c.cluster = Some(cc);
+    }
     Ok(c)
+}
+
+/// A config string field: NULL is `None`; not UTF-8 is `MUSTER_EINVAL`.
+///
+/// # Safety
+/// `p` must be NULL or NUL-terminated, valid for `'a`.
+unsafe fn c_string<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>, c_int> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL and NUL-terminated (caller guarantee).
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map(Some).map_err(|_| fail(MUSTER_EINVAL, format_args!("config->{what} is not valid UTF-8")))
 }
 
 /// Fills `config` with the defaults and sets `config->size`.
@@ -147,6 +219,7 @@ pub unsafe extern "C" fn muster_region_config_init(config: *mut muster_region_co
 unsafe fn open_with(
     name: *const c_char,
     out: *mut *mut muster_region,
+    cluster: Option<&ClusterConfig>,
     f: impl FnOnce(&str) -> muster_shm::Result<Region>,
 ) -> c_int {
     if out.is_null() {
@@ -157,9 +230,16 @@ unsafe fn open_with(
         Ok(n) => n,
         Err(code) => return code,
     };
+    // Decided before the region is touched: a refused cluster configuration leaves nothing.
+    let cluster = match cluster::for_region(cluster) {
+        Ok(c) => c,
+        // A bad host id (from MUSTER_HOST_ID) is a bad configuration, not a bad region name.
+        Err(muster_shm::Error::InvalidName(m)) => return fail(MUSTER_EINVAL, m),
+        Err(e) => return from_shm(&e),
+    };
     match f(name) {
         Ok(region) => {
-            let handle = Box::into_raw(Box::new(muster_region { inner: region }));
+            let handle = Box::into_raw(Box::new(muster_region { inner: region, cluster }));
             // SAFETY: `out` is non-NULL and writable (caller guarantee).
             unsafe { put(out, handle) };
             MUSTER_OK
@@ -178,9 +258,13 @@ unsafe fn open_with(
 /// `config`: capacities and mode, or NULL for the defaults (see `muster_region_config`).
 /// `out`: receives the new handle on success (untouched on failure).
 ///
-/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `name` or `out`, bad config), `MUSTER_ENAME`,
-/// `MUSTER_EEXIST` (the region exists), `MUSTER_EPERM`, `MUSTER_ENOMEM` (`/dev/shm` is full),
-/// `MUSTER_EFULL`, `MUSTER_EIO`.
+/// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL `name` or `out`, bad config: also a malformed
+/// `cluster_endpoints` or `host_id`, or bad `MUSTER_CLUSTER` / `MUSTER_HOST_ID` /
+/// `MUSTER_LEASE_MS` values), `MUSTER_ENAME`, `MUSTER_EEXIST` (the region exists),
+/// `MUSTER_EPERM`, `MUSTER_ENOMEM` (`/dev/shm` is full), `MUSTER_EFULL`, `MUSTER_EIO`,
+/// `MUSTER_EUNAVAILABLE` (a cluster is named but this libmuster was built without the `cluster`
+/// feature; nothing is created). etcd is not contacted here: the first cluster barrier open
+/// connects.
 ///
 /// Thread-safety: may be called from any thread, concurrently with any other function.
 ///
@@ -200,7 +284,7 @@ pub unsafe extern "C" fn muster_region_create(
             Err(code) => return code,
         };
         // SAFETY: forwarded caller guarantees.
-        unsafe { open_with(name, out, |n| Region::create(n, &cfg)) }
+        unsafe { open_with(name, out, cfg.cluster.as_ref(), |n| Region::create(n, &cfg)) }
     })
 }
 
@@ -213,7 +297,9 @@ pub unsafe extern "C" fn muster_region_create(
 /// Returns: `MUSTER_OK`; `MUSTER_EINVAL` (NULL argument), `MUSTER_ENAME`, `MUSTER_ENOENT` (no such
 /// region), `MUSTER_ECORRUPT` (not a Muster region, truncated or inconsistent),
 /// `MUSTER_EVERSION` (created by an incompatible libmuster), `MUSTER_EPERM`,
-/// `MUSTER_EFULL` (process table full), `MUSTER_ENOMEM`, `MUSTER_EIO`.
+/// `MUSTER_EFULL` (process table full), `MUSTER_ENOMEM`, `MUSTER_EIO`; with `MUSTER_CLUSTER` in
+/// the environment (the handle then spans hosts, see `muster_region_config`), errors as for
+/// `muster_region_create`'s cluster checks.
 ///
 /// Thread-safety: may be called from any thread, concurrently with any other function. Several
 /// handles to one region in one process are allowed (each takes a process-table slot).
@@ -223,7 +309,7 @@ pub unsafe extern "C" fn muster_region_create(
 #[no_mangle]
 pub unsafe extern "C" fn muster_region_open(name: *const c_char, out: *mut *mut muster_region) -> c_int {
     // SAFETY: forwarded caller guarantees.
-    guard(|| unsafe { open_with(name, out, Region::open) })
+    guard(|| unsafe { open_with(name, out, None, Region::open) })
 }
 
 /// Opens the region `name`, creating it with `config` if it does not exist. Racing callers all
@@ -247,7 +333,7 @@ pub unsafe extern "C" fn muster_region_open_or_create(
             Err(code) => return code,
         };
         // SAFETY: forwarded caller guarantees.
-        unsafe { open_with(name, out, |n| Region::open_or_create(n, &cfg)) }
+        unsafe { open_with(name, out, cfg.cluster.as_ref(), |n| Region::open_or_create(n, &cfg)) }
     })
 }
 
@@ -311,6 +397,9 @@ mod tests {
     fn config_layout() {
         assert_eq!(size_of::<muster_region_config>(), 64);
         assert_eq!(std::mem::offset_of!(muster_region_config, max_agents), CONFIG_V1_SIZE);
+        assert_eq!(std::mem::offset_of!(muster_region_config, lease_ms), LEASE_WORD * 4);
+        assert_eq!(std::mem::offset_of!(muster_region_config, cluster_endpoints), ENDPOINTS_AT);
+        assert_eq!(std::mem::offset_of!(muster_region_config, host_id), HOST_ID_AT);
         assert_eq!(std::mem::offset_of!(muster_region_config, reserved), FIRST_RESERVED_WORD * 4);
     }
 
@@ -333,10 +422,10 @@ mod tests {
             (r.max_frontends_per_barrier, r.max_channel_capacity),
             (4, RegionConfig::default().max_channel_capacity)
         );
-        c.reserved[3] = 1;
+        c.reserved[1] = 1;
         // SAFETY: as above.
         assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL));
-        c.reserved[3] = 0;
+        c.reserved[1] = 0;
         c.size = 3;
         // SAFETY: as above.
         assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL));
@@ -361,5 +450,31 @@ mod tests {
                               // SAFETY: the full struct is readable.
         let r = unsafe { read_config(&small) }.unwrap();
         assert_eq!(r.max_agents, RegionConfig::default().max_agents);
+    }
+
+    #[test]
+    fn cluster_fields() {
+        let mut c = muster_region_config::defaults();
+        c.cluster_endpoints = c"127.0.0.1:2379, 10.0.0.2:2380".as_ptr();
+        c.host_id = c"node-1".as_ptr();
+        c.lease_ms = 1500;
+        // SAFETY: a full config whose strings are NUL-terminated literals.
+        let r = unsafe { read_config(&c) }.unwrap();
+        let cc = r.cluster.expect("cluster");
+        assert_eq!(cc.endpoints, vec!["127.0.0.1:2379".to_owned(), "10.0.0.2:2380".to_owned()]);
+        assert_eq!((cc.host_id.as_deref(), cc.lease_ttl), (Some("node-1"), Some(Duration::from_millis(1500))));
+        for bad in [c"", c"nohostport", c"a:1,,b:2", c"h:99999"] {
+            c.cluster_endpoints = bad.as_ptr();
+            // SAFETY: as above.
+            assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL), "{bad:?}");
+        }
+        c.cluster_endpoints = c"h:1".as_ptr();
+        c.host_id = c"a/b".as_ptr();
+        // SAFETY: as above.
+        assert_eq!(unsafe { read_config(&c) }, Err(MUSTER_EINVAL));
+        // An older caller's struct ends before the cluster fields: they read as defaults.
+        c.size = (FIRST_RESERVED_WORD - 5) as u32 * 4;
+        // SAFETY: the full struct is readable.
+        assert_eq!(unsafe { read_config(&c) }.unwrap().cluster, None);
     }
 }

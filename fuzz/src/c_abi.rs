@@ -63,7 +63,9 @@ fn ptr(n: &Option<CString>) -> *const c_char {
 
 /// Fails the case unless `rc` is OK, a count, or a documented error.
 pub fn check_code(what: &str, rc: c_int) {
-    assert!(rc >= MUSTER_EIO, "{what} returned {rc} (MUSTER_EINTERNAL is -32: a caught panic)");
+    // MUSTER_EUNAVAILABLE (-18) is the lowest documented code: a region config naming a cluster
+    // in a libmuster built without one gives it.
+    assert!(rc >= MUSTER_EUNAVAILABLE, "{what} returned {rc} (MUSTER_EINTERNAL is -32: a caught panic)");
 }
 
 /// A config argument: NULL, `muster_region_config_init` then fields from the program, or raw
@@ -86,6 +88,7 @@ fn config(c: &mut Cursor, buf: &mut [u32; 1024]) -> *const muster_region_config 
                     buf[i] = cap;
                 }
             }
+            cluster_strings(c, buf);
             buf.as_ptr().cast()
         }
         _ => {
@@ -100,8 +103,30 @@ fn config(c: &mut Cursor, buf: &mut [u32; 1024]) -> *const muster_region_config 
                 2 => size_of::<muster_region_config>() as u32,
                 _ => (c.byte() as u32) * 16,
             };
+            cluster_strings(c, buf);
             buf.as_ptr().cast()
         }
+    }
+}
+
+/// The config's string fields are pointers: random words there would be wild pointers (the C
+/// contract requires NULL or a NUL-terminated string, like every `const char *` argument). Each
+/// becomes NULL or one of a few strings, valid and invalid ones, all `'static`.
+fn cluster_strings(c: &mut Cursor, buf: &mut [u32; 1024]) {
+    const ENDPOINTS: [&[u8]; 4] = [b"127.0.0.1:1\0", b"a:0\0", b",\0", b"localhost:2379,127.0.0.1:2380\0"];
+    const HOSTS: [&[u8]; 3] = [b"h1\0", b"\0", b"bad/host\0"];
+    for (field, options) in [
+        (std::mem::offset_of!(muster_region_config, cluster_endpoints), &ENDPOINTS[..]),
+        (std::mem::offset_of!(muster_region_config, host_id), &HOSTS[..]),
+    ] {
+        let p: *const c_char = match usize::from(c.byte()) % (options.len() + 4) {
+            i if i < options.len() => options[i].as_ptr().cast(),
+            _ => null(),
+        };
+        let i = field / 4;
+        let bytes = (p as usize as u64).to_ne_bytes();
+        buf[i] = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        buf[i + 1] = u32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
     }
 }
 

@@ -13,3 +13,6 @@ if ! command -v "${MUSTER_ETCD:-etcd}" >/dev/null 2>&1; then
     exit 0
 fi
 cargo test -p muster-cluster --release
+# The C ABI across simulated hosts: libmuster with the `cluster` feature, a C program that only
+# uses region and barrier calls (tests/c/cluster.c), the cluster given by config or environment.
+cargo test -p muster-ffi --release --features cluster --test cluster

@@ -111,6 +111,9 @@ pub struct BarrierInfo {
     pub generation: u32,
     /// Released generations so far (episodes completed; resets and breaks not counted).
     pub episodes: u64,
+    /// Waiters asleep in the kernel right now (the waiting policy's own count: a waiter that is
+    /// not in it spins or yields, i.e. uses a CPU; kept only while load sensing is on).
+    pub asleep: u32,
     /// Whether the current generation is broken.
     pub broken: bool,
     /// Why, if broken and the reason was published.
@@ -420,6 +423,7 @@ impl View<'_> {
             arrived: s.arrived,
             generation: s.generation,
             episodes: cell.episodes(),
+            asleep: cell.asleep(),
             broken: s.broken,
             broken_reason,
             members,

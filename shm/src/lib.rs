@@ -10,6 +10,7 @@
 pub mod alting;
 pub mod barrier;
 pub mod clean;
+pub mod cluster_config;
 pub mod error;
 pub mod futex;
 pub mod inspect;
@@ -24,6 +25,7 @@ mod registry;
 
 pub use alting::{Alternative, AltingBarrier, Channel, Select};
 pub use barrier::{Action, Arrival, Barrier, WaitResult};
+pub use cluster_config::ClusterConfig;
 pub use error::{Error, Result};
 pub use muster_core::wait::WaitPolicy;
 pub use region::{Region, RegionConfig};

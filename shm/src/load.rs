@@ -12,8 +12,10 @@
 //!
 //! The count is machine-wide, while the scheduler shares CPUs between groups first (autogroups per
 //! session, cgroups): CPU-bound work in *another* group does not take a yield's slice from ours,
-//! yet reads as busy. That error is the cheap kind (a futex wake-up where a yield would have done);
-//! `MUSTER_LOAD_BUSY=0` leaves the busy verdict to slow yields alone.
+//! yet reads as busy; so do compiler jobs and the like that block often and give a yield's CPU
+//! back within microseconds. So by default the count alone never stops yields (slow yields do;
+//! see [`Tuning::busy_samples`]); it lifts busy verdicts (an idle CPU) and caps spinning while
+//! no CPU is idle. `MUSTER_LOAD_BUSY=1` lets a busy count stop yields by itself.
 //!
 //! Where the file cannot be read (not Linux, a sandbox without `/proc`), the sample is `None` and
 //! the policy decides from yield timings alone.
@@ -58,8 +60,8 @@ pub fn sample() -> Option<Load> {
 }
 
 /// The tunables for this process: [`Tuning::DEFAULT`], overridden by `MUSTER_LOAD_SENSE=0`
-/// (ignore the machine's load and yield timings: the quiet-machine policy), `MUSTER_LOAD_BUSY=0`
-/// (a busy runnable count alone does not stop yields; see [`Tuning::busy_samples`]),
+/// (ignore the machine's load and yield timings: the quiet-machine policy), `MUSTER_LOAD_BUSY=1`
+/// (a busy runnable count alone stops yields; see [`Tuning::busy_samples`]),
 /// `MUSTER_LOAD_REFRESH_NS`, `MUSTER_SLOW_YIELD_NS`, `MUSTER_BUSY_HOLD_NS`,
 /// `MUSTER_BUSY_MAX_HOLD_NS` (read once).
 fn tuning_from_env() -> Tuning {

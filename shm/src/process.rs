@@ -113,6 +113,8 @@ impl Inner {
                 cell.break_with(&self.parker, BreakReason::PeerDied(pid));
                 count.store(0, Ordering::Release);
             }
+            // Its sleepers, if it died asleep, are counted still (a waiting-policy heuristic).
+            cell.forget_sleepers();
         }
     }
 

@@ -13,6 +13,7 @@
 //! * **Attach**: every `Region` value (open or create) registers in the process table with a
 //!   liveness token (see `process.rs`); dropping the last clone detaches.
 
+use crate::cluster_config::ClusterConfig;
 use crate::error::{Error, Result};
 use crate::futex::SharedParker;
 use crate::layout::{self, Capacities, Header, Layout, NameEntry, ProcSlot, HEADER_SIZE, LAYOUT_VERSION, MAGIC};
@@ -25,14 +26,14 @@ use muster_core::barrier::BarrierCell;
 use muster_core::sync::{AtomicU32, Ordering};
 use std::fs::File;
 use std::sync::atomic::AtomicU64 as StdAtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long `open` waits for a region whose creator has not finished initialising it.
 const READY_WAIT: Duration = Duration::from_secs(2);
 
-/// Capacities and permissions of a new region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Capacities and permissions of a new region, and the cluster it spans (if any).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegionConfig {
     /// Most barriers the region can hold (default 1024).
     pub max_barriers: u32,
@@ -51,6 +52,12 @@ pub struct RegionConfig {
     pub max_channels: u32,
     /// Largest channel capacity (default 64).
     pub max_channel_capacity: u32,
+    /// The etcd cluster this region's barriers span (default `None`: this host only). Carried
+    /// by the handle ([`Region::cluster_config`]) for `muster-cluster`, which acts on it; this
+    /// crate's own barriers stay on this host. Not stored in the region file: each process
+    /// says which cluster it meets through (the environment may override it, see
+    /// [`ClusterConfig::with_env`]).
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for RegionConfig {
@@ -64,6 +71,7 @@ impl Default for RegionConfig {
             max_frontends_per_barrier: 32,
             max_channels: 256,
             max_channel_capacity: 64,
+            cluster: None,
         }
     }
 }
@@ -106,6 +114,8 @@ pub(crate) struct Inner {
     pub(crate) parker: SharedParker,
     /// This process's alting agents in this region, one per thread (see `alting.rs`).
     pub(crate) agents: crate::alting::AgentRegistry,
+    /// The cluster configuration this handle was opened with (`RegionConfig::cluster`).
+    cluster: OnceLock<ClusterConfig>,
 }
 
 impl std::fmt::Debug for Region {
@@ -158,7 +168,30 @@ impl Region {
 
     /// Creates a region; fails with [`Error::Exists`] if the name is taken.
     pub fn create(name: &str, config: &RegionConfig) -> Result<Region> {
+        Region::create_file(name, config).map(|r| r.with_cluster(config))
+    }
+
+    /// Records `config.cluster` on this (fresh) handle.
+    fn with_cluster(self, config: &RegionConfig) -> Region {
+        if let Some(c) = &config.cluster {
+            let _ = self.inner.cluster.set(c.clone());
+        }
+        self
+    }
+
+    /// The cluster configuration this handle was opened with ([`RegionConfig::cluster`] of
+    /// [`create`](Self::create) or [`open_or_create`](Self::open_or_create); `None` after
+    /// [`open`](Self::open) or without one). The environment is not applied here: see
+    /// [`ClusterConfig::effective`].
+    pub fn cluster_config(&self) -> Option<&ClusterConfig> {
+        self.inner.cluster.get()
+    }
+
+    fn create_file(name: &str, config: &RegionConfig) -> Result<Region> {
         name::check_region_name(name)?;
+        if let Some(c) = &config.cluster {
+            c.validate()?;
+        }
         if config.mode & !0o777 != 0 || config.mode & 0o600 != 0o600 {
             return Err(Error::InvalidArgument("mode must be a permission mode including 0o600"));
         }
@@ -241,6 +274,7 @@ impl Region {
             probe,
             parker: SharedParker,
             agents: crate::alting::AgentRegistry::default(),
+            cluster: OnceLock::new(),
         };
         if let Some(p) = inner.proc_slot(slot) {
             if let Some(gen) = pending {
@@ -267,13 +301,18 @@ impl Region {
 
     /// Opens the region, creating it with `config` if it does not exist.
     pub fn open_or_create(name: &str, config: &RegionConfig) -> Result<Region> {
-        match Region::open(name) {
-            Err(Error::NotFound) => match Region::create(name, config) {
+        if let Some(c) = &config.cluster {
+            name::check_region_name(name)?;
+            c.validate()?;
+        }
+        let r = match Region::open(name) {
+            Err(Error::NotFound) => match Region::create_file(name, config) {
                 Err(Error::Exists) => Region::open(name),
                 r => r,
             },
             r => r,
-        }
+        };
+        r.map(|r| r.with_cluster(config))
     }
 
     /// Removes the region's name (and sidecar). Attached processes keep working on their mapping;

@@ -558,9 +558,9 @@ static void test_config(void) {
     cfg.max_alting_barriers = 1;
     cfg.max_channels = 1;
     cfg.max_agents = 1;
-    cfg.reserved[6] = 1;
+    cfg.reserved[1] = 1; /* the last reserved word */
     EXPECT(muster_region_create(name, &cfg, &r), MUSTER_EINVAL);
-    cfg.reserved[6] = 0;
+    cfg.reserved[1] = 0;
     OK(muster_region_create(name, &cfg, &r));
     EXPECT(muster_alting_create(r, "caps", 5), MUSTER_EFULL);
     OK(muster_alting_create(r, "caps", 2));

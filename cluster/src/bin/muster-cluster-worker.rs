@@ -3,7 +3,8 @@
 //! command-line library would add a dependency to the library crate for nothing).
 //!
 //! Roles (`--role`):
-//! * `gens`: `--gens N` generations checking the phase invariants; prints `done N`.
+//! * `gens`: `--gens N` generations checking the phase invariants (`--split 1`: each one as a
+//!   split-phase arrive + await); prints `done N`.
 //! * `loop`: completes `--gens N` generations (pausing `--pause-ms` between waits), reporting
 //!   each outcome (`gen G`, `hostdied H P`, `peerdied P`; `unavailable ...` exits with 3) and
 //!   resetting after deaths; prints `finished N`.
@@ -65,7 +66,7 @@ fn main() {
     let config = ClusterConfig {
         endpoints: a.get("endpoints").split(',').map(str::to_owned).collect(),
         host_id: Some(a.get("host")),
-        lease_ttl: Duration::from_millis(a.num("ttl-ms", 2000)),
+        lease_ttl: Some(Duration::from_millis(a.num("ttl-ms", 2000))),
     };
     match role.as_str() {
         "gens" => gens(&a, &region, &config),
@@ -97,6 +98,7 @@ fn gens(a: &Args, region: &Region, config: &ClusterConfig) {
     let dir = std::path::PathBuf::from(a.get("dir")).join(cluster.host_id());
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("mkdir: {e}")));
     let me = dir.join(std::process::id().to_string());
+    let split = a.num("split", 0) == 1;
     go();
     let start = Instant::now();
     let mut first: Option<u64> = None;
@@ -106,25 +108,31 @@ fn gens(a: &Args, region: &Region, config: &ClusterConfig) {
         std::fs::write(&tmp, i.to_string())
             .and_then(|_| std::fs::rename(&tmp, &me))
             .unwrap_or_else(|e| fail(&format!("write: {e}")));
-        let r = b
-            .wait_with(Some(Duration::from_secs(60)), || {
-                let mut seen = 0;
-                for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                    if e.file_name().to_string_lossy().starts_with('.') {
-                        continue;
-                    }
-                    let v = std::fs::read_to_string(e.path()).unwrap_or_default();
-                    if v != i.to_string() {
-                        fail(&format!("generation {i}: local peer file {:?} says {v:?}", e.path()));
-                    }
-                    seen += 1;
+        let check = || {
+            let mut seen = 0;
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().starts_with('.') {
+                    continue;
                 }
-                if seen != procs {
-                    fail(&format!("generation {i}: {seen} local files, want {procs}"));
+                let v = std::fs::read_to_string(e.path()).unwrap_or_default();
+                if v != i.to_string() {
+                    fail(&format!("generation {i}: local peer file {:?} says {v:?}", e.path()));
                 }
-                i.to_string().into_bytes()
-            })
-            .unwrap_or_else(|e| fail(&format!("generation {i}: wait: {e}")));
+                seen += 1;
+            }
+            if seen != procs {
+                fail(&format!("generation {i}: {seen} local files, want {procs}"));
+            }
+            i.to_string().into_bytes()
+        };
+        let limit = Some(Duration::from_secs(60));
+        let r = if split {
+            // Split phase: arrive, then await (the leader's value runs in its await).
+            b.arrive().and_then(|t| b.await_with(t.ticket, limit, check))
+        } else {
+            b.wait_with(limit, check)
+        }
+        .unwrap_or_else(|e| fail(&format!("generation {i}: wait: {e}")));
         led += u64::from(r.host_leader);
         let got: BTreeSet<String> = r.values.keys().cloned().collect();
         if got != hosts {

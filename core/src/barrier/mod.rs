@@ -340,6 +340,13 @@ impl BarrierCell {
         self.asleep.load(Ordering::Relaxed)
     }
 
+    /// Forgets the count of sleeping waiters: a process that died asleep would stay counted
+    /// forever. Live sleepers uncount themselves saturating at zero, so after the dead party's
+    /// break (which wakes them all) the count is right again.
+    pub fn forget_sleepers(&self) {
+        self.asleep.store(0, Ordering::Relaxed);
+    }
+
     /// The eventcount word sleepers park on.
     pub fn seq(&self) -> &AtomicU32 {
         &self.seq
@@ -429,8 +436,10 @@ impl BarrierCell {
                 Ok(()) => {
                     let released = complete && !action;
                     if released {
-                        self.episodes.fetch_add(1, Ordering::Relaxed);
                         self.publish(parker);
+                        // After the publication: the waiters' spin loops see the release one
+                        // locked instruction sooner.
+                        self.episodes.fetch_add(1, Ordering::Relaxed);
                     }
                     return Ok(Ticket {
                         generation: s.generation,
