@@ -62,7 +62,7 @@ impl std::fmt::Debug for ClusterBarrier {
 impl Cluster {
     /// Opens the cluster barrier `name` without enrolling (see [`ClusterBarrier::enroll`]).
     pub fn barrier(&self, name: &str) -> Result<ClusterBarrier> {
-        let local = self.s.region.barrier(name, 0)?;
+        let local = self.s.region.host_barrier(name, 0)?;
         Ok(ClusterBarrier {
             s: self.s.clone(),
             local,

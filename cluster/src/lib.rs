@@ -30,7 +30,9 @@
 //!
 //! [`ClusterConfig`] `{ endpoints, host_id, lease_ttl }` is plain data defined in `muster-shm`
 //! and carried by [`muster_shm::RegionConfig::cluster`], so the region layer needs no etcd.
-//! [`Cluster::from_region`] reads it (environment variables win). The C ABI does the routing
+//! [`Cluster::from_region`] reads it (environment variables win); `Region::barrier` on such a
+//! region refuses rather than serving one host (`Region::host_barrier` is the host stage this
+//! crate uses). The C ABI does the routing
 //! itself when libmuster is built with its `cluster` feature: a region opened with
 //! `cluster_endpoints` (or under `MUSTER_CLUSTER`) turns `muster_barrier_open(r, name, 0, ..)`
 //! into a [`ClusterBarrier`], so a C program that only calls region and barrier functions spans

@@ -134,6 +134,11 @@ fn a_region_carries_its_cluster_and_from_region_meets_through_it() {
     let plain = Region::open(&regions.0[0]).expect("open");
     assert_eq!(plain.cluster_config(), None);
     assert!(matches!(Cluster::from_region(&plain), Err(Error::InvalidArgument(_))));
+    // Its plain barrier calls refuse instead of quietly staying on this host.
+    assert!(matches!(region.barrier("p", 0), Err(Error::Unavailable(_))));
+    assert!(matches!(region.barrier("c", 2), Err(Error::InvalidArgument(_))));
+    assert!(region.host_barrier("local-only", 2).is_ok());
+    assert!(plain.barrier("plain", 0).is_ok(), "a handle without the cluster is single-host");
     let cluster = Cluster::from_region(&region).expect("from_region");
     assert_eq!(cluster.host_id(), "carried");
     let b = cluster.join("p").expect("join");

@@ -141,8 +141,9 @@ pub unsafe extern "C" fn muster_barrier_open(
         let opened = match &handle.cluster {
             Some(c) => c
                 .barrier(region, name, parties)
-                .and_then(|remote| Ok(muster_barrier { inner: region.barrier(name, 0)?, remote: Some(remote) })),
-            None => region.barrier(name, parties).map(|inner| muster_barrier { inner, remote: None }),
+                .and_then(|remote| Ok(muster_barrier { inner: region.host_barrier(name, 0)?, remote: Some(remote) })),
+            // Routing is decided here (the `cluster` field), so this host's barrier either way.
+            None => region.host_barrier(name, parties).map(|inner| muster_barrier { inner, remote: None }),
         };
         match opened {
             Ok(b) => {

@@ -173,7 +173,28 @@ impl Region {
     /// Finds or creates the barrier `name`: `parties > 0` a counted barrier with that many parties,
     /// `0` a membership barrier. Opening an existing barrier of another kind or count is
     /// [`Error::Mismatch`].
+    ///
+    /// On a region whose cluster configuration (with `MUSTER_CLUSTER` & co. applied) spans hosts,
+    /// this refuses rather than quietly giving a barrier of this host only: a membership barrier
+    /// is [`Error::Unavailable`] (open it with `muster_cluster::Cluster::from_region`), a counted
+    /// one [`Error::InvalidArgument`] (counted barriers do not span hosts), as in the C ABI.
+    /// [`Region::host_barrier`] opens this host's barrier regardless.
     pub fn barrier(&self, name: &str, parties: u32) -> Result<Barrier> {
+        if crate::cluster_config::ClusterConfig::effective(self.cluster_config())?.is_cluster() {
+            return Err(if parties == 0 {
+                Error::Unavailable(
+                    "this region spans hosts: open its barriers with muster_cluster::Cluster::from_region".into(),
+                )
+            } else {
+                Error::InvalidArgument("counted barriers do not span hosts")
+            });
+        }
+        self.host_barrier(name, parties)
+    }
+
+    /// [`Region::barrier`] on this host only, whatever the region's cluster configuration: the
+    /// host stage of a barrier that spans hosts (`muster-cluster` uses it).
+    pub fn host_barrier(&self, name: &str, parties: u32) -> Result<Barrier> {
         if parties > MAX_PARTIES {
             return Err(Error::InvalidArgument("parties must be at most 16383"));
         }
