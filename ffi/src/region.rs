@@ -124,6 +124,16 @@ unsafe fn read_config(config: *const muster_region_config) -> Result<RegionConfi
     if !(CONFIG_V1_SIZE..=CONFIG_MAX_SIZE).contains(&size) {
         return Err(fail(MUSTER_EINVAL, format_args!("config->size is {size}; use muster_region_config_init")));
     }
+    // A size that ends inside a field is no version of this struct: it would leave half a
+    // pointer (or half a number) to be read.
+    let ptr_len = size_of::<usize>();
+    let cuts = |at: usize, len: usize| size > at && size < at + len;
+    if !size.is_multiple_of(4) || cuts(ENDPOINTS_AT, ptr_len) || cuts(HOST_ID_AT, ptr_len) {
+        return Err(fail(
+            MUSTER_EINVAL,
+            format_args!("config->size is {size}, inside a field; use muster_region_config_init"),
+        ));
+    }
     let ours = size_of::<muster_region_config>();
     let mut local = [0u8; size_of::<muster_region_config>()];
     // SAFETY: the caller guarantees `size` readable bytes; we copy min(size, ours) of them into a
@@ -433,9 +443,11 @@ mod tests {
         #[repr(C)]
         struct Bigger {
             base: muster_region_config,
+            // Two words: no padding, whose bytes would be undefined and read as a tail.
             extra: u32,
+            extra2: u32,
         }
-        let mut b = Bigger { base: muster_region_config::defaults(), extra: 0 };
+        let mut b = Bigger { base: muster_region_config::defaults(), extra: 0, extra2: 0 };
         b.base.size = size_of::<Bigger>() as u32;
         // SAFETY: the pointer covers all of `b`, which is `size` bytes long.
         assert!(unsafe { read_config(std::ptr::from_ref(&b).cast()) }.is_ok());
@@ -450,6 +462,21 @@ mod tests {
                               // SAFETY: the full struct is readable.
         let r = unsafe { read_config(&small) }.unwrap();
         assert_eq!(r.max_agents, RegionConfig::default().max_agents);
+        // A size that ends inside a pointer field (found by the fuzzer: half a pointer was read
+        // and dereferenced) or inside a number is refused.
+        let mut cut = muster_region_config::defaults();
+        cut.cluster_endpoints = c"127.0.0.1:2379".as_ptr();
+        cut.host_id = c"node-1".as_ptr();
+        for size in [44u32, 52, 18] {
+            cut.size = size;
+            // SAFETY: the full struct is readable; strings are NUL-terminated literals.
+            assert_eq!(unsafe { read_config(&cut) }, Err(MUSTER_EINVAL), "size {size}");
+        }
+        // Sizes on field boundaries read the fields they cover.
+        cut.size = 48;
+        // SAFETY: as above.
+        let r = unsafe { read_config(&cut) }.unwrap();
+        assert_eq!(r.cluster.map(|c| c.host_id), Some(None), "host_id lies beyond size 48");
     }
 
     #[test]
