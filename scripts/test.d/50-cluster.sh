@@ -15,4 +15,7 @@ fi
 cargo test -p muster-cluster --release
 # The C ABI across simulated hosts: libmuster with the `cluster` feature, a C program that only
 # uses region and barrier calls (tests/c/cluster.c), the cluster given by config or environment.
+# `cargo test` builds only the rlib the test links; the C program needs the cdylib with the
+# feature, so build that first (60-java's no-op build of muster-ffi rebuilds it without).
+cargo build -p muster-ffi --release --features cluster
 cargo test -p muster-ffi --release --features cluster --test cluster
