@@ -301,7 +301,9 @@ pub fn c_abi(data: &[u8]) {
                         0 => muster_alt_add_alting(a, pick(&mut c, &h.altings)),
                         1 => muster_alt_add_channel(a, pick(&mut c, &h.channels)),
                         2 => muster_alt_add_skip(a),
-                        3 => muster_alt_select(a, c.small() as c_int - 2, i64::from(c.small() % 1_000_000)),
+                        3 => {
+                            muster_alt_select(a, (c.small() as c_int).wrapping_sub(2), i64::from(c.small() % 1_000_000))
+                        }
                         4 => muster_alt_ticket(a, if c.byte() % 2 == 0 { null_mut() } else { &mut t }),
                         5 => muster_alt_count(a),
                         _ => muster_alt_destroy(take(&mut c, &mut h.alts)),
