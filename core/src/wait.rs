@@ -411,15 +411,11 @@ fn wait_slow<T, P: Parker + ?Sized>(
                                 break;
                             }
                         }
-                    } else if let (Some(c), Some(a)) = (sense, adapt) {
+                    } else if let Some(c) = sense {
+                        // (A handle whose waits outlast even this cap did not start spinning:
+                        // see the check before the loop.)
                         if !c.quiet(now, || peers.awake(), || parker.sample_load()) {
                             spin_ns = spin_ns.min(policy.busy_spin_ns);
-                            // Recent waits took longer than that: this spin would not catch
-                            // the partner either (beside busy loops its wake-up alone takes
-                            // longer), it only burns CPU the partner may need.
-                            if a.average_ns() > spin_ns {
-                                break;
-                            }
                         }
                     }
                 }
