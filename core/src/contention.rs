@@ -126,6 +126,10 @@ impl Default for Tuning {
     }
 }
 
+/// A yield this long ran a CPU-bound task's whole time slice (EEVDF's base slice is 0.75 ms × (1 +
+/// log2 CPUs), up to 3 ms; CFS's minimum granularity likewise): see [`Contention::yielded`].
+pub const SLICE_NS: u64 = 1_000_000;
+
 /// Sentinel for "no sample yet" in [`Contention::sampled_at`].
 const NEVER: u64 = u64::MAX;
 
@@ -234,11 +238,26 @@ impl Contention {
         }
     }
 
-    /// Reports a yield that started at `start` and returned at `end` (whether or not the awaited
-    /// event came meanwhile). Returns true if it was slow (the machine is now marked busy: stop
-    /// yielding).
-    pub fn yielded(&self, start: u64, end: u64) -> bool {
-        if !self.tuning.enabled || end.saturating_sub(start) < self.tuning.slow_yield_ns {
+    /// Reports a yield that started at `start` and returned at `end`; `progress` says whether the
+    /// awaited event came meanwhile. Returns true if it counts as slow (the machine is now marked
+    /// busy: stop yielding).
+    ///
+    /// A slow yield that did not bring the event ran somebody else's slice: busy. One that did
+    /// bring it is ambiguous. Beside busy loops the event usually comes, one slice late; but
+    /// where the barrier's processes outnumber the CPUs by themselves (Goldsmith's three
+    /// processes on two CPUs, each select waiting on two-party barriers), a yield also runs a
+    /// peer that spins and computes for a while before the event comes, and calling that busy
+    /// makes every later wait sleep for the whole hold (measured: Goldsmith 0.36-0.41M events/s
+    /// against 0.53-0.63M). So a slow yield with progress counts only when the cached load
+    /// sample proves foreign work ([`Verdict::Busy`] for the awake parties counted with it), or
+    /// when it took [`SLICE_NS`] or more: a peer that spins (at most `spin_ns`, 50 µs) and then
+    /// yields in turn does not hold a CPU that long, a CPU-bound task given the slice does.
+    pub fn yielded(&self, start: u64, end: u64, progress: bool) -> bool {
+        let took = end.saturating_sub(start);
+        if !self.tuning.enabled || took < self.tuning.slow_yield_ns {
+            return false;
+        }
+        if progress && took < SLICE_NS && self.cached_verdict() != Verdict::Busy {
             return false;
         }
         let old = self.hold.load(Relaxed);
@@ -246,6 +265,13 @@ impl Contention {
         self.hold.store(hold.max(1), Relaxed);
         self.busy_until.fetch_max(end.saturating_add(hold), Relaxed);
         true
+    }
+
+    /// What the cached load sample proves, judged against the awake parties counted with it.
+    fn cached_verdict(&self) -> Verdict {
+        let v = self.load.load(Relaxed);
+        let load = (v != 0).then_some(Load { running: (v >> 32) as u32, cpus: v as u32 });
+        classify(load, self.awake.load(Relaxed) as u32)
     }
 
     /// Whether yields are currently held off at `now` by a busy verdict (diagnostics, tests).
@@ -335,21 +361,21 @@ mod tests {
         let c = Contention::new(t);
         let unsure = || load(8, 2); // 8 parties on 2 CPUs: the count proves nothing
         assert!(c.may_yield(0, || 8, unsure));
-        assert!(!c.yielded(0, 20_000), "a 20 µs yield ran a peer: not evidence");
+        assert!(!c.yielded(0, 20_000, false), "a 20 µs yield ran a peer: not evidence");
         assert!(c.may_yield(1, || 8, unsure));
-        assert!(c.yielded(MS, 3 * MS), "a 2 ms yield ran a foreign slice");
+        assert!(c.yielded(MS, 3 * MS, false), "a 2 ms yield ran a foreign slice");
         assert_eq!(c.hold_ns(), 50 * MS);
         assert!(!c.may_yield(10 * MS, || 8, unsure));
         assert!(!c.may_yield(52 * MS, || 8, unsure));
         // The hold expired: one wait probes again; a slow probe doubles the hold.
         assert!(c.may_yield(53 * MS, || 8, unsure));
-        assert!(c.yielded(53 * MS, 55 * MS));
+        assert!(c.yielded(53 * MS, 55 * MS, false));
         assert_eq!(c.hold_ns(), 100 * MS);
         assert!(!c.may_yield(154 * MS, || 8, unsure));
         assert!(c.may_yield(156 * MS, || 8, unsure));
-        assert!(c.yielded(156 * MS, 158 * MS));
+        assert!(c.yielded(156 * MS, 158 * MS, false));
         assert_eq!(c.hold_ns(), 150 * MS, "capped at max_hold_ns");
-        assert!(c.yielded(400 * MS, 402 * MS));
+        assert!(c.yielded(400 * MS, 402 * MS, false));
         assert_eq!(c.hold_ns(), 150 * MS);
     }
 
@@ -357,7 +383,7 @@ mod tests {
     fn without_busy_samples_only_slow_yields_stop_yields() {
         let c = Contention::new(Tuning { busy_samples: false, ..Tuning::DEFAULT });
         assert!(c.may_yield(0, || 2, || load(9, 2)), "a busy count alone does not stop yields");
-        assert!(c.yielded(MS, 3 * MS));
+        assert!(c.yielded(MS, 3 * MS, false));
         assert!(!c.may_yield(4 * MS, || 2, || load(9, 2)));
         assert!(c.may_yield(10 * MS, || 2, || load(1, 2)), "a quiet sample still lifts the verdict");
     }
@@ -366,7 +392,7 @@ mod tests {
     fn disabled_always_yields_and_learns_nothing() {
         let c = Contention::new(Tuning { enabled: false, ..Tuning::DEFAULT });
         assert!(c.may_yield(0, || 2, || load(9, 2)));
-        assert!(!c.yielded(0, 10 * MS));
+        assert!(!c.yielded(0, 10 * MS, false));
         assert!(!c.busy_at(1));
     }
 }

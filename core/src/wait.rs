@@ -464,11 +464,13 @@ fn wait_slow<T, P: Parker + ?Sized>(
             parker.yield_now();
             let before = now;
             now = parker.now_ns();
-            // A yield that took a time slice ran foreign work (or peers computing for that
-            // long, where sleeping costs nothing extra), whether or not the awaited event came
-            // meanwhile: beside busy loops it usually did come, a slice late.
-            let slow = sense.is_some_and(|c| c.yielded(before, now));
-            if let Poll::Ready(v) = check(false) {
+            // A yield that took a time slice without bringing the event ran foreign work (or
+            // peers computing for that long, where sleeping costs nothing extra); one that
+            // brought it counts only where the load proves foreign work (see
+            // `Contention::yielded`): beside busy loops the event usually comes, a slice late.
+            let ready = check(false);
+            let slow = sense.is_some_and(|c| c.yielded(before, now, matches!(ready, Poll::Ready(_))));
+            if let Poll::Ready(v) = ready {
                 finish(first, None);
                 return Ok(v);
             }

@@ -371,9 +371,11 @@ fn short_sleeps_teach_the_spin_phase_to_outlast_a_wake_up() {
 
 #[test]
 fn a_slow_yield_counts_even_when_the_event_came_meanwhile() {
-    // Beside busy loops a yield usually brings the awaited event, one slice late.
-    let m = Fake::sensing(2);
-    m.running.set(Some(8));
+    // Beside busy loops a yield usually brings the awaited event, one slice late: two busy loops
+    // beside 8 awake parties on 2 CPUs read 10 runnable tasks. (By default that count alone
+    // does not stop yields; the slow yield does.)
+    let m = Fake::new(2, Some(Contention::new(Tuning::DEFAULT)));
+    m.running.set(Some(10));
     m.yield_takes.set(3 * MS);
     assert_eq!(m.wait(&policy(), 8, 2 * MS, None), Ok(()));
     assert_eq!(m.yields.get(), 1);
@@ -510,4 +512,22 @@ fn without_an_idle_cpu_a_spin_that_cannot_catch_the_partner_is_skipped() {
     assert_eq!(m.wait(&policy(), 2, 12 * US, Some(&adapt)), Ok(()));
     assert_eq!(m.parks.get(), 1);
     assert!(m.checks.get() <= 4, "spun {} checks for a partner it could not catch", m.checks.get());
+}
+
+#[test]
+fn a_slow_yield_that_ran_a_peer_into_the_event_is_not_busy_evidence() {
+    // Goldsmith: three processes on 2 CPUs, each waiting on 2-party barriers. A yield runs a
+    // peer that spins and computes before the event comes; the runnable count (3) is explained
+    // by the processes themselves, so the slow yield proves nothing.
+    let m = Fake::new(2, Some(Contention::new(Tuning::DEFAULT)));
+    m.running.set(Some(3));
+    m.yield_takes.set(400 * US);
+    assert_eq!(m.wait(&policy(), 2, 100 * US, None), Ok(()));
+    assert_eq!(m.yields.get(), 1);
+    assert!(!m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+    assert_eq!(m.wait(&policy(), 2, 100 * US, None), Ok(()));
+    assert_eq!((m.yields.get(), m.parks.get()), (1, 0), "the next wait yields again");
+    // The same slow yield without the event ran somebody else's slice: busy.
+    assert_eq!(m.wait(&policy(), 2, 10 * MS, None), Ok(()));
+    assert!(m.memory.as_ref().unwrap().busy_at(m.clock.get()));
 }
