@@ -208,3 +208,59 @@ fn resign_race(n: usize) {
         assert_eq!(w.alt().completions(bid).unwrap(), 1);
     }
 }
+
+/// A faithful futex model (as in `loom_barrier.rs`): `park` checks the word and blocks under one
+/// mutex, `unpark_all` notifies under it. A lost wake-up leaves an agent blocked forever, which
+/// loom reports as a deadlock (the other tests' parker only yields, so they cannot see one).
+#[derive(Clone)]
+struct FutexModel(Arc<(loom::sync::Mutex<()>, loom::sync::Condvar)>);
+
+impl Parker for FutexModel {
+    fn park(&self, word: &AtomicU32, expected: u32, _deadline_ns: Option<u64>) {
+        let g = self.0 .0.lock().unwrap();
+        if word.load(loom::sync::atomic::Ordering::SeqCst) == expected {
+            drop(self.0 .1.wait(g).unwrap());
+        }
+    }
+    fn unpark_all(&self, _word: &AtomicU32) {
+        let _g = self.0 .0.lock().unwrap();
+        self.0 .1.notify_all();
+    }
+    fn now_ns(&self) -> u64 {
+        0
+    }
+    fn yield_now(&self) {
+        loom::thread::yield_now();
+    }
+    fn cpus(&self) -> u32 {
+        1
+    }
+}
+
+#[test]
+fn a_sleeping_agent_is_woken_by_the_completer() {
+    // The completer wakes with the eventcount's fast form (a load of the wake word, no write
+    // when nobody sleeps); the sleeper's strong re-check is an RMW on its offer word. Both
+    // agents sleep at once (no spin, no yield), so every interleaving of "announce, re-check,
+    // sleep" against "claim, DONE, look for sleepers" is explored.
+    model(|| {
+        let w = World::new(2, 1, 2);
+        let ag = agents(&w, 2);
+        let (bid, fes) = w.alt().create_barrier(2).unwrap();
+        let fx = FutexModel(Arc::new((loom::sync::Mutex::new(()), loom::sync::Condvar::new())));
+        let hs: Vec<_> = (0..2)
+            .map(|i| {
+                let (w, me, fe, fx) = (w.clone(), ag[i], fes[i], fx.clone());
+                loom::thread::spawn(move || {
+                    let alt = Alt::new(w.heap.tables(), &fx, &InProcess, policy());
+                    let g = alt.select(me, &[Guard::Barrier(fe)], SelectMode::Pri).unwrap();
+                    (g, alt.last_ticket(me).unwrap())
+                })
+            })
+            .collect();
+        for h in hs {
+            assert_eq!(h.join().unwrap(), (0, Some(1)));
+        }
+        assert_eq!(w.alt().completions(bid).unwrap(), 1);
+    });
+}

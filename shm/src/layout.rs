@@ -25,7 +25,7 @@ use std::mem::{align_of, offset_of, size_of};
 /// `"MUSTER\0"` followed by a format byte.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"MUSTER\0\x01");
 /// Bumped on every incompatible change of this layout.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 /// Size of the header page.
 pub const HEADER_SIZE: u64 = 4096;
 /// Hard limits on capacities (keep the file size and scans bounded).

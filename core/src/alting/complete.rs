@@ -5,7 +5,7 @@ use super::tables::{DescCell, MAX_FRONTENDS_PER_BARRIER};
 use super::word::{DStatus, DescWord, FeState, FeStatus, Head, OfferWord, Party, Tag};
 use super::{Alt, AltError};
 use crate::sync::{fence, spin_hint, AtomicU64, Ordering::*};
-use crate::wait::notify_all;
+use crate::wait::{notify_all, notify_sleepers};
 
 /// Upper bound on iterations of loops whose progress depends on peers behaving (corruption guard).
 pub(crate) const LOOP_CAP: u32 = 1 << 22;
@@ -13,7 +13,9 @@ pub(crate) const LOOP_CAP: u32 = 1 << 22;
 /// State of one wait for somebody else's claim.
 pub(crate) struct ClaimWait {
     spins: u32,
-    start: u64,
+    /// When the wait reached `stall_spins` (read then, not at the start: most claim waits end
+    /// within a few spins, and a clock read per claimed party was measurable in Goldsmith).
+    start: Option<u64>,
 }
 
 /// How a claim attempt on one party ended.
@@ -34,10 +36,21 @@ impl<'a> Alt<'a> {
         Ok(&self.t.agent(agent)?.desc.0)
     }
 
-    /// Bumps the eventcount of `agent` (after its offer word changed).
+    /// Bumps the eventcount of `agent` (after something it may wait for changed: a channel).
     pub(crate) fn wake_agent(&self, agent: u32) {
         if let Ok(a) = self.t.agent(agent) {
             notify_all(self.parker, &a.misc.0.wake);
+        }
+    }
+
+    /// Wakes `agent` after a CAS of ours moved its offer word to DONE: the eventcount's fast form
+    /// (one load of the wake word, no write, when nobody sleeps; see `wait.rs`). Sound because a
+    /// waiting agent's strong re-check before it sleeps is an RMW on that same offer word
+    /// ([`Alt::own_done_strong`]), and every write to a waiting agent's offer word by another
+    /// agent is an RMW.
+    fn wake_fired(&self, agent: u32) {
+        if let Ok(a) = self.t.agent(agent) {
+            notify_sleepers(self.parker, &a.misc.0.wake);
         }
     }
 
@@ -80,7 +93,7 @@ impl<'a> Alt<'a> {
             self.bump_completions(dw.barrier, ticket);
             let done = OfferWord::new(ow.epoch, Tag::Done { guard: p.guard, ticket: ticket as u32 }).encode();
             if word.compare_exchange(observed, done, AcqRel, Acquire).is_ok() && target != me {
-                self.wake_agent(target);
+                self.wake_fired(target);
             }
             return Ok(());
         }
@@ -129,7 +142,8 @@ impl<'a> Alt<'a> {
             } else {
                 w.spins = w.spins.saturating_add(1);
                 if w.spins >= self.policy.stall_spins {
-                    let stalled = self.parker.now_ns().saturating_sub(w.start) >= self.policy.stall_ns;
+                    let now = self.parker.now_ns();
+                    let stalled = now.saturating_sub(*w.start.get_or_insert(now)) >= self.policy.stall_ns;
                     let dead = w.spins.is_multiple_of(64) && !self.env.is_alive(owner_cell.misc.0.token.load(Relaxed));
                     if stalled || dead {
                         let _ = d.status.compare_exchange(s, dw.with(DStatus::AbortS).encode(), AcqRel, Acquire);
@@ -143,7 +157,7 @@ impl<'a> Alt<'a> {
     }
 
     pub(crate) fn claim_wait(&self) -> ClaimWait {
-        ClaimWait { spins: 0, start: self.parker.now_ns() }
+        ClaimWait { spins: 0, start: None }
     }
 
     /// Tries to complete barrier `b` as agent `me`. Returns whether this call fired it.
@@ -155,13 +169,13 @@ impl<'a> Alt<'a> {
         let mut retries = 0u32;
         loop {
             // 1. Snapshot.
-            let h0 = bc.head.0.load(Acquire);
+            let h0 = bc.head.0.word.load(Acquire);
             if !Head::decode(h0)?.live {
                 return Ok(false);
             }
             let mut ps = [Party::default(); MAX_FRONTENDS_PER_BARRIER as usize];
             let mut n = 0usize;
-            let high = bc.stats.0.high.load(Acquire).min(k);
+            let high = bc.head.0.high.load(Acquire).min(k);
             for s in 0..high {
                 let fe = self.t.frontend(b * k + s)?;
                 let fs = FeState::decode(fe.state.load(Acquire))?;
@@ -212,7 +226,7 @@ impl<'a> Alt<'a> {
             // 4. Validate membership; 5. decide.
             let mut fired = false;
             let mut retry = false;
-            if matches!(end, ClaimEnd::Claimed) && bc.head.0.load(Acquire) == h0 {
+            if matches!(end, ClaimEnd::Claimed) && bc.head.0.word.load(Acquire) == h0 {
                 let c = bc.stats.0.completions.load(Acquire);
                 d.ticket.store(c.wrapping_add(1), Relaxed);
                 match d.status.compare_exchange(undec.encode(), undec.with(DStatus::Succ).encode(), AcqRel, Acquire) {
@@ -243,7 +257,7 @@ impl<'a> Alt<'a> {
                     OfferWord::new(p.epoch, Tag::Offer)
                 };
                 if word.compare_exchange(claim, next.encode(), AcqRel, Relaxed).is_ok() && fired && p.agent != me {
-                    self.wake_agent(p.agent);
+                    self.wake_fired(p.agent);
                 }
             }
             if fired || !retry {
@@ -328,15 +342,32 @@ impl<'a> Alt<'a> {
 
     /// The guard agent `me`'s select of epoch `e` resolved to, if any (helping a decided claim).
     pub(crate) fn own_done(&self, me: u32, e: u32) -> Result<Option<u8>, AltError> {
+        self.own_done_with(me, e, false)
+    }
+
+    /// [`Alt::own_done`] whose first read of the offer word is an RMW (`fetch_add(0)`), which
+    /// always observes the latest value: the sleeper's side of [`Alt::wake_fired`].
+    pub(crate) fn own_done_strong(&self, me: u32, e: u32) -> Result<Option<u8>, AltError> {
+        self.own_done_with(me, e, true)
+    }
+
+    /// Helps a decided claim on our word at most twice, and always reads the word once more after
+    /// helping: a help that finished the claim (DONE) is seen here, because the completer whose
+    /// claim we finished does not wake us (its own finishing CAS fails), and a waiter that went to
+    /// sleep after finishing its own word would sleep until its liveness timeout (found by the
+    /// loom model `a_sleeping_agent_is_woken_by_the_completer`: two helps, the second succeeding,
+    /// then `None`).
+    fn own_done_with(&self, me: u32, e: u32, strong: bool) -> Result<Option<u8>, AltError> {
         let word = self.offer_of(me)?;
-        for _ in 0..2 {
-            let w = word.load(Acquire);
+        for i in 0..3 {
+            let w = if strong && i == 0 { word.fetch_add(0, AcqRel) } else { word.load(Acquire) };
             let ow = OfferWord::decode(w)?;
             if ow.epoch != e {
                 return Err(AltError::Corrupt);
             }
             match ow.state {
                 Tag::Done { guard, .. } => return Ok(Some(guard)),
+                Tag::Claim { .. } if i == 2 => return Ok(None),
                 Tag::Claim { .. } => self.help_finish(me, w, me)?,
                 Tag::Dead => return Err(AltError::AgentDead),
                 Tag::Offer => return Ok(None),

@@ -65,7 +65,7 @@ impl<'a> AltTables<'a> {
     /// `Ok(None)` if the slot is free or was reused since.
     pub fn view_barrier(&self, index: u32, gen: u32) -> Result<Option<AltBarrierView>, AltError> {
         let cell = self.barrier(index)?;
-        let head = Head::decode(cell.head.0.load(Acquire))?;
+        let head = Head::decode(cell.head.0.word.load(Acquire))?;
         if !head.live || head.gen != gen & HEAD_GEN_MASK {
             return Ok(None);
         }

@@ -101,14 +101,14 @@ impl<'a> Alt<'a> {
             return Err(AltError::Capacity);
         }
         for (i, bc) in self.t.barriers.iter().enumerate() {
-            let raw = bc.head.0.load(Acquire);
+            let raw = bc.head.0.word.load(Acquire);
             let Ok(h) = Head::decode(raw) else { continue };
             if h.live || h.init {
                 continue;
             }
             let gen = h.gen.wrapping_add(1) & HEAD_GEN_MASK;
             let init = Head { live: false, init: true, gen, enrolled: 0, version: 0 };
-            if bc.head.0.compare_exchange(raw, init.encode(), AcqRel, Relaxed).is_err() {
+            if bc.head.0.word.compare_exchange(raw, init.encode(), AcqRel, Relaxed).is_err() {
                 continue;
             }
             let b = i as u32;
@@ -126,9 +126,9 @@ impl<'a> Alt<'a> {
             }
             bc.stats.0.completions.store(0, Relaxed);
             bc.stats.0.next_group.store(0, Relaxed);
-            bc.stats.0.high.store(n, Relaxed);
+            bc.head.0.high.store(n, Relaxed);
             let live = Head { live: true, init: false, gen, enrolled: n, version: 0 };
-            bc.head.0.store(live.encode(), Release);
+            bc.head.0.word.store(live.encode(), Release);
             return Ok((BarrierId { index: b, gen }, fes));
         }
         Err(AltError::Capacity)
@@ -138,13 +138,13 @@ impl<'a> Alt<'a> {
     /// waiting for their other guards.
     pub fn destroy_barrier(&self, b: BarrierId) -> Result<(), AltError> {
         let bc = self.t.barriers.get(b.index as usize).ok_or(AltError::InvalidArgument)?;
-        let raw = bc.head.0.load(Acquire);
+        let raw = bc.head.0.word.load(Acquire);
         let h = Head::decode(raw)?;
         if !h.live || h.gen != b.gen & HEAD_GEN_MASK {
             return Err(Misuse::Stale.into());
         }
         let init = Head { live: false, init: true, ..h };
-        bc.head.0.compare_exchange(raw, init.encode(), AcqRel, Relaxed).map_err(|_| Misuse::Stale)?;
+        bc.head.0.word.compare_exchange(raw, init.encode(), AcqRel, Relaxed).map_err(|_| Misuse::Stale)?;
         let k = self.t.fe_per_barrier;
         for s in 0..k {
             let cell = self.t.frontend(b.index * k + s)?;
@@ -153,14 +153,14 @@ impl<'a> Alt<'a> {
                 FeState { status: FeStatus::Free, owner: None, group: 0, gen: old.wrapping_add(1) & FE_GEN_MASK };
             cell.state.store(free.encode(), Release);
         }
-        bc.head.0.store(Head { live: false, init: false, ..h }.encode(), Release);
+        bc.head.0.word.store(Head { live: false, init: false, ..h }.encode(), Release);
         Ok(())
     }
 
     /// The barrier of a front-end.
     pub fn barrier_of(&self, fe: FrontEnd) -> Result<BarrierId, AltError> {
         let (_, _, _, b) = self.fe_checked(fe)?;
-        let h = Head::decode(self.t.barrier(b)?.head.0.load(Acquire))?;
+        let h = Head::decode(self.t.barrier(b)?.head.0.word.load(Acquire))?;
         Ok(BarrierId { index: b, gen: h.gen })
     }
 
@@ -193,12 +193,12 @@ impl<'a> Alt<'a> {
     /// Number of enrolled front-ends (from the head word; exact when no change is in progress).
     pub fn enrolled(&self, b: BarrierId) -> Result<u32, AltError> {
         let bc = self.live_barrier(b)?;
-        Ok(Head::decode(bc.head.0.load(Acquire))?.enrolled)
+        Ok(Head::decode(bc.head.0.word.load(Acquire))?.enrolled)
     }
 
     fn live_barrier(&self, b: BarrierId) -> Result<&'a super::tables::AltBarrierCell, AltError> {
         let bc = self.t.barriers.get(b.index as usize).ok_or(AltError::InvalidArgument)?;
-        let h = Head::decode(bc.head.0.load(Acquire))?;
+        let h = Head::decode(bc.head.0.word.load(Acquire))?;
         if !h.live || h.gen != b.gen & HEAD_GEN_MASK {
             return Err(Misuse::Stale.into());
         }
@@ -208,12 +208,12 @@ impl<'a> Alt<'a> {
     /// Bumps barrier `b`'s membership version and adjusts its enrolled count.
     pub(crate) fn head_update(&self, b: u32, delta: i32) -> Result<(), AltError> {
         let bc = self.t.barrier(b)?;
-        let mut raw = bc.head.0.load(Acquire);
+        let mut raw = bc.head.0.word.load(Acquire);
         for _ in 0..super::complete::LOOP_CAP {
             let h = Head::decode(raw)?;
             let enrolled = (h.enrolled as i64 + i64::from(delta)).clamp(0, 0xffff) as u32;
             let next = Head { enrolled, version: h.version.wrapping_add(1), ..h };
-            match bc.head.0.compare_exchange(raw, next.encode(), AcqRel, Acquire) {
+            match bc.head.0.word.compare_exchange(raw, next.encode(), AcqRel, Acquire) {
                 Ok(_) => return Ok(()),
                 Err(cur) => raw = cur,
             }
@@ -369,7 +369,7 @@ impl<'a> Alt<'a> {
             cell.stamp.store(0, Relaxed);
             // Before the slot is enrolled (and before the head's version bump that publishes the
             // expansion), so a completer that sees the new membership scans far enough.
-            bc.stats.0.high.fetch_max(s + 1, AcqRel);
+            bc.head.0.high.fetch_max(s + 1, AcqRel);
             let next = FeState { status: FeStatus::Enrolled, owner: None, group, gen };
             if cell.state.compare_exchange(raw, next.encode(), AcqRel, Relaxed).is_ok() {
                 out.push(FrontEnd { index: b * k + s, gen });

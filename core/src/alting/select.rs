@@ -5,7 +5,7 @@ use super::tables::{AgentCell, MAX_GUARDS};
 use super::word::{next_epoch, DStatus, DescWord, Head, OfferWord, Party, Tag};
 use super::{AgentId, Alt, AltError, FrontEnd, Guard, Misuse, SelectMode};
 use crate::sync::{fence, Ordering::*};
-use crate::wait::{wait_until, Poll};
+use crate::wait::{wait_for, Poll};
 
 /// Guard index recorded when a select is abandoned because of an error.
 const ABANDONED: u8 = 0xff;
@@ -39,7 +39,7 @@ impl<'a> Alt<'a> {
                         return Err(Misuse::DuplicateGuard.into());
                     }
                     bar[i] = b;
-                    let h = Head::decode(self.t.barrier(b)?.head.0.load(Relaxed))?;
+                    let h = Head::decode(self.t.barrier(b)?.head.0.word.load(Relaxed))?;
                     // The other parties of each barrier (we are one of its enrolled): an upper
                     // bound on the distinct agents this select may wait for, counting ourselves
                     // once (the waiting policy compares it with the CPUs and the runnable tasks).
@@ -155,13 +155,14 @@ impl<'a> Alt<'a> {
         let has_input = guards.iter().any(|g| matches!(g, Guard::Input(_)));
         let mut last_claim = 0u64;
         for _ in 0..super::complete::LOOP_CAP {
-            let r = wait_until(
+            let r = wait_for(
                 self.parker,
                 &self.policy.wait,
                 &cell.misc.0.wake,
-                parties,
+                parties.into(),
                 deadline,
-                || match self.wait_check(me, e, guards, start, has_input) {
+                None,
+                |strong| match self.wait_check(me, e, guards, start, has_input, strong) {
                     Ok(None) => Poll::Pending,
                     Ok(Some(x)) => Poll::Ready(Ok(x)),
                     Err(err) => Poll::Ready(Err(err)),
@@ -189,8 +190,10 @@ impl<'a> Alt<'a> {
         guards: &[Guard],
         start: usize,
         inputs: bool,
+        strong: bool,
     ) -> Result<Option<Wake>, AltError> {
-        if let Some(g) = self.own_done(me, e)? {
+        let done = if strong { self.own_done_strong(me, e)? } else { self.own_done(me, e)? };
+        if let Some(g) = done {
             return Ok(Some(Wake::Fired(g)));
         }
         if inputs {

@@ -57,12 +57,23 @@ pub struct AgentCell {
 #[repr(C)]
 pub struct PartyCell(pub(crate) AtomicU64);
 
-/// One alting barrier: head word (membership) and completion counter on separate lines.
+/// One alting barrier: the read-mostly line (membership head, scan bound) and the completion
+/// counter on separate lines, so the completer's counter update does not invalidate the line every
+/// offering agent's completion attempt reads.
 #[repr(C)]
 pub struct AltBarrierCell {
-    /// `version | enrolled | gen | state` (see `word::Head`).
-    pub(crate) head: Padded<AtomicU64>,
+    pub(crate) head: Padded<BarrierHead>,
     pub(crate) stats: Padded<BarrierStats>,
+}
+
+/// What every completion attempt reads and only membership changes write.
+#[repr(C)]
+pub struct BarrierHead {
+    /// `version | enrolled | gen | state` (see `word::Head`).
+    pub(crate) word: AtomicU64,
+    /// One past the highest front-end slot ever enrolled (completers scan only `0..high`, not
+    /// every slot the table reserves; clamped to the table when read).
+    pub(crate) high: AtomicU32,
 }
 
 /// Completion counter and expand-group allocator of a barrier.
@@ -72,9 +83,6 @@ pub struct BarrierStats {
     pub(crate) completions: AtomicU64,
     /// Next `expand` group id.
     pub(crate) next_group: AtomicU32,
-    /// One past the highest front-end slot ever enrolled (completers scan only `0..high`, not
-    /// every slot the table reserves; clamped to the table when read).
-    pub(crate) high: AtomicU32,
 }
 
 /// One front-end: membership/ownership state and the owner's current offer stamp.
@@ -143,12 +151,8 @@ zero_new! {
         misc: Padded(AgentMisc { wake: AtomicU32::new(0), life: AtomicU64::new(0), token: AtomicU64::new(0) }),
     }
     AltBarrierCell {
-        head: Padded(AtomicU64::new(0)),
-        stats: Padded(BarrierStats {
-            completions: AtomicU64::new(0),
-            next_group: AtomicU32::new(0),
-            high: AtomicU32::new(0),
-        }),
+        head: Padded(BarrierHead { word: AtomicU64::new(0), high: AtomicU32::new(0) }),
+        stats: Padded(BarrierStats { completions: AtomicU64::new(0), next_group: AtomicU32::new(0) }),
     }
     FrontEndCell { state: AtomicU64::new(0), stamp: AtomicU64::new(0) }
     ChannelCell {
