@@ -258,6 +258,43 @@ fn usage_errors_exit_2_and_bad_names_exit_1() {
 
 /// Another user's region (mode 0600) is listed as inaccessible, not an error; `show` and `rm`
 /// fail naming it. Needs root (to run `muster` as another uid).
+/// The unprivileged uid (and gid) `other_users_regions_are_inaccessible` runs `muster` as.
+const NOBODY: u32 = 65534;
+
+/// A `muster args...` command that runs as [`NOBODY`].
+fn as_nobody_cmd(args: &[&str]) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(args).uid(NOBODY).gid(NOBODY);
+    cmd
+}
+
+/// Why [`NOBODY`] cannot run the built `muster` here, if it cannot: the binary lies under a
+/// directory other users may not enter (say a clone into a mode-0700 `mktemp -d` directory), so
+/// exec fails with EACCES. Probed by running `muster --version` as that user; any other failure
+/// is a real one and panics.
+fn nobody_cannot_run_muster() -> Option<String> {
+    match try_run_bounded(&mut as_nobody_cmd(&["--version"])) {
+        Ok(out) => {
+            assert!(out.status.success(), "muster --version as uid {NOBODY}: {out:?}");
+            None
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+            use std::os::unix::fs::PermissionsExt;
+            // A hint for the message only (ACLs and group bits may differ): the first directory
+            // above the binary that others may not search.
+            let closed = std::path::Path::new(bin())
+                .ancestors()
+                .skip(1)
+                .find(|d| std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 == 0))
+                .map(|d| format!(" ({} is closed to other users)", d.display()))
+                .unwrap_or_default();
+            Some(format!("uid {NOBODY} cannot execute {}: {e}{closed}", bin()))
+        }
+        Err(e) => panic!("cannot run muster as uid {NOBODY}: {e}"),
+    }
+}
+
 #[test]
 fn other_users_regions_are_inaccessible() {
     // SAFETY: geteuid has no preconditions.
@@ -265,11 +302,14 @@ fn other_users_regions_are_inaccessible() {
         eprintln!("skipped: other_users_regions_are_inaccessible needs root to run muster as another uid");
         return;
     }
-    use std::os::unix::process::CommandExt;
+    if let Some(why) = nobody_cannot_run_muster() {
+        eprintln!("skipped: other_users_regions_are_inaccessible: {why}");
+        return;
+    }
     let name = TempName::new("private");
     let r = Region::create(&name.0, &RegionConfig { mode: 0o600, ..RegionConfig::default() }).unwrap();
     let _b = r.barrier("b", 2).unwrap();
-    let as_nobody = |args: &[&str]| run_bounded(std::process::Command::new(bin()).args(args).uid(65534).gid(65534));
+    let as_nobody = |args: &[&str]| run_bounded(&mut as_nobody_cmd(args));
 
     let out = as_nobody(&["--json", "ls"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -59,7 +59,13 @@ pub fn muster(args: &[&str]) -> Output {
 
 /// Runs a command, killing it after [`WATCHDOG`].
 pub fn run_bounded(cmd: &mut Command) -> Output {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    try_run_bounded(cmd).unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"))
+}
+
+/// [`run_bounded`], but a command that cannot be started is an `Err` (for tests that probe
+/// whether they can run something at all, e.g. as another user).
+pub fn try_run_bounded(cmd: &mut Command) -> std::io::Result<Output> {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let t_out = std::thread::spawn(move || {
@@ -84,7 +90,7 @@ pub fn run_bounded(cmd: &mut Command) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Output { status, stdout: t_out.join().expect("stdout"), stderr: t_err.join().expect("stderr") }
+    Ok(Output { status, stdout: t_out.join().expect("stdout"), stderr: t_err.join().expect("stderr") })
 }
 
 /// `muster --json args...`, expecting exit 0, parsed.
