@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::kids::Kids;
 use common::{wait_all_bounded, worker, Lines, TempName, WATCHDOG};
 use muster::{Alternative, AltingBarrier, Error, Region, RegionConfig};
 use std::collections::{HashMap, HashSet};
@@ -178,15 +179,6 @@ fn sync_bounded(fe: &AltingBarrier, alt: &Alternative) -> u32 {
 fn kill(c: &mut Child) {
     let _ = c.kill();
     let _ = c.wait();
-}
-
-/// Child processes that are killed when the test ends, also when it panics (no orphans).
-struct Kids(Vec<Child>);
-
-impl Drop for Kids {
-    fn drop(&mut self) {
-        self.0.iter_mut().for_each(kill);
-    }
 }
 
 #[test]

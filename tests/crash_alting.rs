@@ -25,6 +25,7 @@ mod common;
 #[path = "common/crash.rs"]
 mod crash_common;
 
+use common::kids::Kids;
 use common::{wait_all_bounded, worker, TempName};
 use crash_common::{first_line, keep_going, scale, wait_for, LogFile, Rng, Stats, HANG};
 use muster::{Region, RegionConfig};
@@ -43,18 +44,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Worker processes, killed when dropped (also when a check panics).
-struct Kids(Vec<Child>);
-
-impl Drop for Kids {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 fn kill(c: &mut Child) -> Instant {

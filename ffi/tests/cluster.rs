@@ -12,12 +12,17 @@
 //!   `MUSTER_EUNAVAILABLE` at the barrier open, within the lease TTL, never a hang.
 #![cfg(feature = "cluster")]
 
+// The kids guard shared with the root crate's multi-process tests.
+#[path = "../../tests/common/kids.rs"]
+mod kids;
+
+use kids::Kids;
 use muster::*;
 use muster_cluster::testkit::{etcd_available, EtcdCluster};
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
@@ -80,18 +85,6 @@ impl Drop for Scratch {
             let _ = muster_shm::Region::unlink(r);
         }
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Child processes, killed when dropped (also when the test panics).
-struct Kids(Vec<Child>);
-
-impl Drop for Kids {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 

@@ -1,5 +1,8 @@
-//! Helpers for multi-process tests: unique region names, the worker binary, and a watchdog.
+//! Helpers for multi-process tests: unique region names, the worker binary, the kids guard
+//! (`kids`), and a watchdog.
 #![allow(dead_code)]
+
+pub mod kids;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
