@@ -458,18 +458,26 @@ fn alting_symbols_are_exported() {
     }
 }
 
+/// The C programs of the alting API besides `alting_select.c`, one per topic.
+const ALTING_API: [&str; 5] =
+    ["alting_errors", "alting_owners", "alting_poll", "alting_expand_contract", "alting_config"];
+
 #[test]
 fn c_alting_api() {
     let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "alting_api.c", "alting_api", false);
-    run_client(&exe, &[]);
+    for src in ALTING_API {
+        let exe = compile(inst, "cc", "-std=c99", &format!("{src}.c"), src, false);
+        run_client(&exe, &[]);
+    }
 }
 
 #[test]
 fn c_alting_api_static_link() {
     let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "alting_api.c", "alting_api_static", true);
-    run_client(&exe, &[]);
+    for src in ALTING_API {
+        let exe = compile(inst, "cc", "-std=c99", &format!("{src}.c"), &format!("{src}_static"), true);
+        run_client(&exe, &[]);
+    }
 }
 
 #[test]
@@ -488,7 +496,7 @@ fn c_alting_as_cxx() {
     }
     let inst = installed();
     let (cflags, libs) = compile_flags(inst);
-    for src in ["alting_api", "alting_select"] {
+    for src in ALTING_API.into_iter().chain(["alting_select"]) {
         let exe = inst.bin.join(format!("{src}_cxx"));
         run_ok(
             Command::new("c++")

@@ -1,7 +1,8 @@
-/* The alting C API, part 2: skip guards, select modes and timeouts (never early), misuse of
- * guards (a barrier twice, guards of different region handles), and channels: write/read,
- * try_write/try_read, timeouts, overwriting, channel guards in a select, values from another
- * process. Part 1 is alting_api.c. */
+/* The alting C API's selects and channels: skip guards, select modes and timeouts (never
+ * early), misuse of guards (a barrier twice, guards of different region handles), and channels:
+ * write/read, try_write/try_read, timeouts, overwriting, channel guards in a select, values from
+ * another process. The rest of the alting API: alting_errors.c, alting_owners.c, alting_poll.c,
+ * alting_expand_contract.c, alting_config.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -11,10 +12,6 @@
 
 #define MS 1000000ll
 #define SENTINEL_C ((muster_channel *)(uintptr_t)0x5555)
-
-static void open_region(muster_region **r) {
-    OK(muster_region_open(test_region, r));
-}
 
 static void test_skip_and_select(muster_region *r) {
     muster_alt *a = NULL, *b = NULL;
@@ -90,7 +87,7 @@ static void test_skip_and_select(muster_region *r) {
     {
         muster_region *r2 = NULL;
         muster_channel *c2 = NULL;
-        open_region(&r2);
+        open_test_region(&r2);
         OK(muster_channel_open(r2, "sel-ch", 1, 0, &c2));
         OK(muster_alt_create(&b));
         EXPECT(muster_alt_add_alting(b, f), 0);
@@ -170,7 +167,7 @@ static void test_channels(muster_region *r) {
     if (pid == 0) {
         muster_region *cr = NULL;
         muster_channel *cc = NULL;
-        open_region(&cr);
+        open_test_region(&cr);
         OK(muster_channel_open(cr, "ch", 4, 0, &cc));
         for (i = 1; i <= 100; i++) {
             OK(muster_channel_write(cc, i));

@@ -125,6 +125,11 @@ static inline pid_t fork_child(void) {
     return pid;
 }
 
+/* Opens the test region (again: a forked child must not use the parent's handles). */
+static inline void open_test_region(muster_region **r) {
+    OK(muster_region_open(test_region, r));
+}
+
 /* In a forked child: opens the test region again and the barrier `name` in it (the child must
  * not use the parent's handles). */
 static inline muster_barrier *child_barrier(const char *name, uint32_t parties) {

@@ -8,10 +8,6 @@
 
 #define MS 1000000ull
 
-static void open_region(muster_region **r) {
-    OK(muster_region_open(test_region, r));
-}
-
 static void non_member_timeouts(muster_region *r) {
     muster_barrier *b = NULL, *one = NULL, *three = NULL;
     pid_t pid;
@@ -38,7 +34,7 @@ static void non_member_timeouts(muster_region *r) {
         muster_region *cr = NULL;
         muster_barrier *cb = NULL;
         int rc;
-        open_region(&cr);
+        open_test_region(&cr);
         OK(muster_barrier_open(cr, "three", 3, &cb));
         rc = muster_barrier_wait(cb);
         exit(rc == MUSTER_EBROKEN ? 0 : 1);
@@ -55,7 +51,7 @@ static void non_member_timeouts(muster_region *r) {
         muster_region *cr = NULL;
         muster_barrier *cb = NULL;
         int rc;
-        open_region(&cr);
+        open_test_region(&cr);
         OK(muster_barrier_open(cr, "nm", 2, &cb));
         rc = muster_barrier_wait_timeout(cb, 20000 * MS);
         exit(rc == 0 || rc == 1 ? 10 + rc : 1);
@@ -106,7 +102,7 @@ static void member_timeouts(muster_region *r) {
         muster_barrier *c = NULL;
         muster_barrier *go = NULL;
         int rc;
-        open_region(&cr);
+        open_test_region(&cr);
         OK(muster_barrier_open(cr, "m", 0, &c));
         OK(muster_barrier_open(cr, "m-go", 2, &go));
         OK(muster_barrier_enroll(c));
