@@ -86,11 +86,28 @@ impl AltingBarrier {
         Ok(got)
     }
 
-    /// Removes the front-ends of one earlier expansion (JCSP ``contract``): ``contract(indices)``
-    /// with the list :meth:`expand` returned, or ``contract(first, n)`` as in the C API. This may
-    /// complete the barrier; handles on the removed front-ends fail with ``EMISUSE``.
-    #[pyo3(signature = (first, n=None))]
-    fn contract(&self, py: Python<'_>, first: &Bound<'_, PyAny>, n: Option<i128>) -> PyResult<()> {
+    /// Removes front-ends from the barrier for good (JCSP ``contract``); this may complete it.
+    ///
+    /// * ``contract()`` removes this front-end itself (JCSP ``contract()``, C
+    ///   ``muster_alting_contract_self``): for a party given its front-end by :meth:`expand` that
+    ///   is about to terminate (a party that may come back calls :meth:`resign` instead). The
+    ///   barrier waits for one party less from now on. Afterwards every call on this handle
+    ///   raises ``MusterError`` ``EMISUSE`` (:meth:`close` still works), as do attaching its
+    ///   index and selecting an :class:`Alternative` it is a guard of; its index may be handed
+    ///   out again by a later :meth:`expand`, and the expansion it came from can no longer be
+    ///   contracted as a whole. ``EMISUSE`` and nothing changed if it is resigned or contracted
+    ///   already.
+    /// * ``contract(indices)`` with the list one earlier :meth:`expand` returned, or
+    ///   ``contract(first, n)`` as in the C API, removes the front-ends of that expansion;
+    ///   handles on them raise ``EMISUSE`` afterwards.
+    #[pyo3(signature = (first=None, n=None))]
+    fn contract(&self, py: Python<'_>, first: Option<&Bound<'_, PyAny>>, n: Option<i128>) -> PyResult<()> {
+        let Some(first) = first else {
+            if n.is_some() {
+                return Err(PyValueError::new_err("contract(first, n) needs first"));
+            }
+            return self.inner.with(py, FRONT_END, |fe| fe.contract_self_keep_handle().py(py));
+        };
         let indices: Vec<u32> = match n {
             None => {
                 let v: Vec<i128> = first.extract()?;
