@@ -1,11 +1,11 @@
 //! Runs the examples in `examples/` (built by `cargo test` next to the test binaries) and checks
 //! what they print: they are documentation that must keep working.
 
+mod common;
+
+use common::{wait_bounded, WATCHDOG};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const WATCHDOG: Duration = Duration::from_secs(120);
 
 /// `target/<profile>/examples/<name>`: the test binary lives in `target/<profile>/deps/`.
 fn example(name: &str) -> PathBuf {
@@ -25,20 +25,9 @@ fn run(name: &str, args: &[&str]) -> String {
         let _ = std::io::Read::read_to_string(&mut out, &mut s);
         s
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st;
-        }
-        if start.elapsed() > WATCHDOG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("watchdog: example {name} still running after {WATCHDOG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let ok = wait_bounded(&mut child, WATCHDOG);
     let stdout = reader.join().expect("reader");
-    assert!(status.success(), "example {name} failed ({status}); stdout:\n{stdout}");
+    assert!(ok, "example {name} failed; stdout:\n{stdout}");
     stdout
 }
 
