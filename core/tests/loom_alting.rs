@@ -3,30 +3,12 @@
 //! `RUSTFLAGS="--cfg loom" cargo test -p muster-core --release --test loom_alting`
 #![cfg(loom)]
 
+mod loom_support;
+
 use loom::sync::Arc;
+use loom_support::{FutexModel, LoomParker};
 use muster_core::alting::{AgentId, Alt, AltCapacities, AltPolicy, Guard, HeapAlting, InProcess, SelectMode};
-use muster_core::sync::AtomicU32;
-use muster_core::wait::{Parker, WaitPolicy};
-
-/// Parking is a yield; the clock stands still at 0 (so `Timeout(0)` is always expired and no
-/// other deadline ever passes).
-struct LoomParker;
-
-impl Parker for LoomParker {
-    fn park(&self, _word: &AtomicU32, _expected: u32, _deadline_ns: Option<u64>) {
-        loom::thread::yield_now();
-    }
-    fn unpark_all(&self, _word: &AtomicU32) {}
-    fn now_ns(&self) -> u64 {
-        0
-    }
-    fn yield_now(&self) {
-        loom::thread::yield_now();
-    }
-    fn cpus(&self) -> u32 {
-        1
-    }
-}
+use muster_core::wait::WaitPolicy;
 
 static PARKER: LoomParker = LoomParker;
 
@@ -209,34 +191,6 @@ fn resign_race(n: usize) {
     }
 }
 
-/// A faithful futex model (as in `loom_barrier.rs`): `park` checks the word and blocks under one
-/// mutex, `unpark_all` notifies under it. A lost wake-up leaves an agent blocked forever, which
-/// loom reports as a deadlock (the other tests' parker only yields, so they cannot see one).
-#[derive(Clone)]
-struct FutexModel(Arc<(loom::sync::Mutex<()>, loom::sync::Condvar)>);
-
-impl Parker for FutexModel {
-    fn park(&self, word: &AtomicU32, expected: u32, _deadline_ns: Option<u64>) {
-        let g = self.0 .0.lock().unwrap();
-        if word.load(loom::sync::atomic::Ordering::SeqCst) == expected {
-            drop(self.0 .1.wait(g).unwrap());
-        }
-    }
-    fn unpark_all(&self, _word: &AtomicU32) {
-        let _g = self.0 .0.lock().unwrap();
-        self.0 .1.notify_all();
-    }
-    fn now_ns(&self) -> u64 {
-        0
-    }
-    fn yield_now(&self) {
-        loom::thread::yield_now();
-    }
-    fn cpus(&self) -> u32 {
-        1
-    }
-}
-
 #[test]
 fn a_sleeping_agent_is_woken_by_the_completer() {
     // The completer wakes with the eventcount's fast form (a load of the wake word, no write
@@ -247,7 +201,7 @@ fn a_sleeping_agent_is_woken_by_the_completer() {
         let w = World::new(2, 1, 2);
         let ag = agents(&w, 2);
         let (bid, fes) = w.alt().create_barrier(2).unwrap();
-        let fx = FutexModel(Arc::new((loom::sync::Mutex::new(()), loom::sync::Condvar::new())));
+        let fx = FutexModel::new();
         let hs: Vec<_> = (0..2)
             .map(|i| {
                 let (w, me, fe, fx) = (w.clone(), ag[i], fes[i], fx.clone());

@@ -2,65 +2,14 @@
 //! `RUSTFLAGS="--cfg loom" cargo test -p muster-core --release --test loom_barrier`
 #![cfg(loom)]
 
+mod loom_support;
+
 use loom::sync::atomic::AtomicU32;
 use loom::sync::Arc;
 use loom::thread;
+use loom_support::{FutexModel, LoomParker};
 use muster_core::barrier::{Arrive, BarrierCell, BreakReason, MemberOp, MemberTable, Ticket, WaitError};
-use muster_core::wait::{Parker, WaitPolicy};
-
-/// Futex model: parking is a yield (a spurious wake-up the caller must tolerate); there is no
-/// clock, so no deadline ever passes.
-struct LoomParker;
-
-impl Parker for LoomParker {
-    fn park(&self, _word: &AtomicU32, _expected: u32, _deadline_ns: Option<u64>) {
-        thread::yield_now();
-    }
-    fn unpark_all(&self, _word: &AtomicU32) {}
-    fn now_ns(&self) -> u64 {
-        0
-    }
-    fn yield_now(&self) {
-        thread::yield_now();
-    }
-    fn cpus(&self) -> u32 {
-        1
-    }
-}
-
-/// A faithful futex model: `park` checks the word and blocks under one mutex, `unpark_all`
-/// notifies under it, so check-and-sleep is atomic with respect to wake. A lost wake-up leaves a
-/// thread blocked forever, which loom reports as a deadlock.
-#[derive(Clone)]
-struct FutexModel(Arc<(loom::sync::Mutex<()>, loom::sync::Condvar)>);
-
-impl FutexModel {
-    fn new() -> Self {
-        FutexModel(Arc::new((loom::sync::Mutex::new(()), loom::sync::Condvar::new())))
-    }
-}
-
-impl Parker for FutexModel {
-    fn park(&self, word: &AtomicU32, expected: u32, _deadline_ns: Option<u64>) {
-        let g = self.0 .0.lock().unwrap();
-        if word.load(loom::sync::atomic::Ordering::SeqCst) == expected {
-            drop(self.0 .1.wait(g).unwrap());
-        }
-    }
-    fn unpark_all(&self, _word: &AtomicU32) {
-        let _g = self.0 .0.lock().unwrap();
-        self.0 .1.notify_all();
-    }
-    fn now_ns(&self) -> u64 {
-        0
-    }
-    fn yield_now(&self) {
-        thread::yield_now();
-    }
-    fn cpus(&self) -> u32 {
-        1
-    }
-}
+use muster_core::wait::WaitPolicy;
 
 /// Sleep at once: no spinning, no yielding (exercises the eventcount path).
 const SLEEPY: WaitPolicy =
