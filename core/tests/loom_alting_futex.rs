@@ -342,3 +342,34 @@ fn a_sleeping_reader_is_woken_by_the_channel_destroy() {
         assert_eq!(reader.join().unwrap(), Err(AltError::Misuse(Misuse::Stale)));
     });
 }
+
+#[test]
+fn three_sleeping_parties_are_all_woken() {
+    // A three-party barrier, every party committed and sleepy: the completer finalizes two other
+    // words, each of which may have been finished already by its own agent's help (the agent is
+    // awake in its re-check) or by a blocked completer's help, so every word's DONE must be
+    // followed by a wake of its sleeper by whoever wrote it. This is the model that needs the
+    // helper's wake in `help_finish` (a completer blocked on a decided claim finishes the
+    // sleeper's word, after which the claim's owner cannot): without it, loom finds a sleeper
+    // left behind at bound 3 (not at bound 2), so the bound stays 3 (~50 s).
+    model(|| {
+        let w = World::new(3, 3, FutexModel::new());
+        let ag = w.agents(3);
+        let (bid, fes) = w.alt().create_barrier(3).unwrap();
+        let hs: Vec<_> = (1..3)
+            .map(|i| {
+                let (me, fe) = (ag[i], fes[i]);
+                spawn(&w, move |w| {
+                    w.alt().sync(me, fe).unwrap();
+                    w.alt().last_ticket(me).unwrap()
+                })
+            })
+            .collect();
+        w.alt().sync(ag[0], fes[0]).unwrap();
+        assert_eq!(w.alt().last_ticket(ag[0]).unwrap(), Some(1));
+        for h in hs {
+            assert_eq!(h.join().unwrap(), Some(1));
+        }
+        assert_eq!(w.alt().completions(bid).unwrap(), 1);
+    });
+}
