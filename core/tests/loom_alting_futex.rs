@@ -16,8 +16,8 @@
 use loom::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use loom::sync::{Arc, Condvar, Mutex};
 use muster_core::alting::{
-    AgentId, Alt, AltCapacities, AltError, AltPolicy, ChannelConfig, ChannelId, Guard, HeapAlting, InProcess, Misuse,
-    SelectMode,
+    AgentId, Alt, AltCapacities, AltError, AltPolicy, ChannelConfig, ChannelId, DeathPolicy, Guard, HeapAlting,
+    InProcess, Misuse, SelectMode,
 };
 use muster_core::sync::AtomicU32;
 use muster_core::wait::{Parker, WaitPolicy};
@@ -370,6 +370,30 @@ fn three_sleeping_parties_are_all_woken() {
         for h in hs {
             assert_eq!(h.join().unwrap(), Some(1));
         }
+        assert_eq!(w.alt().completions(bid).unwrap(), 1);
+    });
+}
+
+#[test]
+fn a_sleeping_party_is_woken_by_the_cleanup_of_a_dead_peer() {
+    // A syncs (committed, sleeps); its partner B is dead before offering, and agent C cleans B
+    // up with the resign policy: the resign of B's front-end and the cleanup's completion attempt
+    // must fire the now one-party barrier for A and wake it (or A, offering after the resign,
+    // completes alone).
+    model(|| {
+        let w = World::new(3, 2, FutexModel::new());
+        let ag = w.agents(3);
+        let (bid, fes) = w.alt().create_barrier(2).unwrap();
+        w.alt().attach(fes[1], ag[1]).unwrap();
+        let (a, fa) = (ag[0], fes[0]);
+        let party = spawn(&w, move |w| {
+            w.alt().sync(a, fa).unwrap();
+            w.alt().last_ticket(a).unwrap()
+        });
+        let r = w.alt().cleanup_agent(ag[1].index, 1, ag[2], DeathPolicy::Resign).unwrap();
+        assert!(r.cleaned);
+        assert_eq!(r.frontends, 1);
+        assert_eq!(party.join().unwrap(), Some(1));
         assert_eq!(w.alt().completions(bid).unwrap(), 1);
     });
 }
