@@ -6,11 +6,20 @@
 //! Every agent here waits with a sleepy policy (no spin, no yield, a liveness period so long that
 //! nothing wakes by it), so each wait goes straight to the eventcount's announce, re-check, sleep
 //! sequence, and every interleaving of it against the waker's "change state, look for sleepers"
-//! is explored. The models cover the channel's blocking read and write, a select whose channel
-//! input guard and barrier guard race, and timeout guards (with a modelled clock that a timer
-//! thread advances, waking sleepers whose deadline passed, as the kernel's futex timeout does).
-//! The model `a_sleeping_agent_is_woken_by_the_completer` in `loom_alting.rs` covers two
-//! committed barrier parties.
+//! is explored (up to the preemption bound). Covered: the channel's blocking read and write
+//! (data and space eventcounts) and a destroy under a blocked reader; a select whose input guard
+//! must be woken by a write (the reader-registration Dekker); a select whose input guard races
+//! a barrier completion (two and three threads); a timed `poll` (a modelled clock that a timer
+//! thread advances, waking sleepers whose deadline passed, as the kernel's futex timeout does)
+//! beside a committed partner; a resign, a dead peer's cleanup, three committed parties, and two
+//! partners competing for one chooser (the helper's wake in `help_finish`). The model
+//! `a_sleeping_agent_is_woken_by_the_completer` in `loom_alting.rs` covers two committed
+//! barrier parties.
+//!
+//! Three-thread models run with preemption bound 2, the others with 3 (`model`); the file takes
+//! about a minute on two idle cores. Each model was checked to deadlock with the wake it relies
+//! on removed (a no-op `unpark_all`, the writer's fence before it reads `reader`, the
+//! completer's or the helper's `wake_fired`).
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -111,7 +120,10 @@ struct World {
 
 impl World {
     fn new(agents: u32, fe: u32, fx: FutexModel) -> Arc<World> {
-        let caps = AltCapacities { agents, barriers: 1, frontends_per_barrier: fe, channels: 1, slots_per_channel: 1 };
+        Self::with_barriers(agents, 1, fe, fx)
+    }
+    fn with_barriers(agents: u32, barriers: u32, fe: u32, fx: FutexModel) -> Arc<World> {
+        let caps = AltCapacities { agents, barriers, frontends_per_barrier: fe, channels: 1, slots_per_channel: 1 };
         Arc::new(World { heap: HeapAlting::new(caps).unwrap(), fx })
     }
     fn alt(&self) -> Alt<'_> {
@@ -348,11 +360,11 @@ fn three_sleeping_parties_are_all_woken() {
     // A three-party barrier, every party committed and sleepy: the completer finalizes two other
     // words, each of which may have been finished already by its own agent's help (the agent is
     // awake in its re-check) or by a blocked completer's help, so every word's DONE must be
-    // followed by a wake of its sleeper by whoever wrote it. This is the model that needs the
-    // helper's wake in `help_finish` (a completer blocked on a decided claim finishes the
-    // sleeper's word, after which the claim's owner cannot): without it, loom finds a sleeper
-    // left behind at bound 3 (not at bound 2), so the bound stays 3 (~50 s).
-    model(|| {
+    // followed by a wake of its sleeper by whoever wrote it. Three threads: bound 2 (~2 s; bound
+    // 3 passes too, in ~50 s). Without the helper's wake in `help_finish` this model leaves a
+    // sleeper behind only at bound 3; `two_committed_partners_compete_for_a_sleeping_chooser`
+    // finds that at bound 2.
+    model_bounded(2, || {
         let w = World::new(3, 3, FutexModel::new());
         let ag = w.agents(3);
         let (bid, fes) = w.alt().create_barrier(3).unwrap();
@@ -395,5 +407,38 @@ fn a_sleeping_party_is_woken_by_the_cleanup_of_a_dead_peer() {
         assert_eq!(r.frontends, 1);
         assert_eq!(party.join().unwrap(), Some(1));
         assert_eq!(w.alt().completions(bid).unwrap(), 1);
+    });
+}
+
+#[test]
+fn two_committed_partners_compete_for_a_sleeping_chooser() {
+    // B0 = {A, P0}, B1 = {A, P1}; P0 and P1 sync (committed, sleepy); A selects [B0, B1] twice.
+    // The two partners' completion attempts race for A's word (the loser waits for the winner's
+    // claim, helps finish it, which must wake A if asleep, and then sleeps itself); A's second
+    // select must complete the other barrier and wake the losing partner. Without the helper's
+    // wake in `help_finish` loom finds A asleep forever here. Three threads: bound 2 (~35 s).
+    model_bounded(2, || {
+        let w = World::with_barriers(3, 2, 2, FutexModel::new());
+        let ag = w.agents(3);
+        let (b0, f0) = w.alt().create_barrier(2).unwrap();
+        let (b1, f1) = w.alt().create_barrier(2).unwrap();
+        let partners: Vec<_> = [(ag[1], f0[1]), (ag[2], f1[1])]
+            .into_iter()
+            .map(|(me, fe)| {
+                spawn(&w, move |w| {
+                    w.alt().sync(me, fe).unwrap();
+                    w.alt().last_ticket(me).unwrap()
+                })
+            })
+            .collect();
+        let alt = w.alt();
+        let guards = [Guard::Barrier(f0[0]), Guard::Barrier(f1[0])];
+        let first = alt.select(ag[0], &guards, SelectMode::Pri).unwrap();
+        let second = alt.select(ag[0], &guards, SelectMode::Pri).unwrap();
+        assert_ne!(first, second, "one barrier fired twice");
+        for p in partners {
+            assert_eq!(p.join().unwrap(), Some(1));
+        }
+        assert_eq!((alt.completions(b0).unwrap(), alt.completions(b1).unwrap()), (1, 1));
     });
 }
