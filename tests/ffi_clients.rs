@@ -372,8 +372,13 @@ fn python_client() {
     );
     eprint!("{}", o.stderr);
     assert!(o.stderr.contains("\nOK"), "unexpected unittest output:\n{}", o.stderr);
-    // Both files ran: test_muster.py (plain barriers) and test_alting.py (alting API).
-    for t in ["test_processes_meet (test_muster.", "test_goldsmith_3_processes (test_alting."] {
+    // All three files ran: the shared test_muster.py (plain barriers) and test_alting.py (alting
+    // API) from python/tests/, and tests/python/test_c_abi.py, which loads them.
+    for t in [
+        "test_processes_meet (test_muster.",
+        "test_goldsmith_3_processes (test_alting.",
+        "test_ctrl_c_interrupts_a_wait_without_breaking_it (test_c_abi.",
+    ] {
         assert!(o.stderr.contains(t), "{t} did not run:\n{}", o.stderr);
     }
 }

@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::thread;
 use loom_support::{FutexModel, LoomParker};
 use muster_core::barrier::{Arrive, BarrierCell, BreakReason, MemberOp, MemberTable, Ticket, WaitError};
-use muster_core::wait::WaitPolicy;
+use muster_core::wait::{Parker, WaitPolicy};
 
 /// Sleep at once: no spinning, no yielding (exercises the eventcount path).
 const SLEEPY: WaitPolicy =
@@ -307,6 +307,91 @@ fn concurrent_membership_changes_keep_counts_consistent() {
         let count = |t: &Table, i: usize| t.counters[i].load(loom::sync::atomic::Ordering::SeqCst) & 0xffff;
         assert_eq!(s.parties, count(&t1, 0) + count(&t1, 1));
         assert_eq!((count(&t1, 0), count(&t1, 1)), (2, 0));
+        assert_eq!(cell.member_lock_owner(), None);
+    });
+}
+
+/// The futex model on a machine with no CPU to spare: every wait takes the oversubscribed path,
+/// whose spin count `SLEEPY` sets to 0. Needed where a barrier has fewer parties than the model's
+/// one CPU would allow to spin for: loom's spin hint is a yield that lets the awaited thread run
+/// first, so a waiter that spins never reaches its sleep in the model.
+#[derive(Clone)]
+struct NoSpareCpu(FutexModel);
+
+impl Parker for NoSpareCpu {
+    fn park(&self, word: &AtomicU32, expected: u32, deadline_ns: Option<u64>) {
+        self.0.park(word, expected, deadline_ns)
+    }
+    fn unpark_all(&self, word: &AtomicU32) {
+        self.0.unpark_all(word)
+    }
+    fn now_ns(&self) -> u64 {
+        0
+    }
+    fn yield_now(&self) {
+        thread::yield_now();
+    }
+    fn cpus(&self) -> u32 {
+        0
+    }
+}
+
+#[test]
+fn next_generation_arrival_sleeping_in_wait_trip_is_woken() {
+    // A one-party barrier whose every arrival trips: whoever arrives while the other's
+    // completion action runs gets `Tripping`, sleeps in `wait_trip` (futex model, no yield) and
+    // must be woken by `complete_trip`'s publish; actions never overlap and both generations
+    // are released. The waiters take the oversubscribed path (see `NoSpareCpu`), so a waiter
+    // really sleeps while the trip is still running.
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(1, 0));
+        let fx = NoSpareCpu(FutexModel::new());
+        let in_action = Arc::new(AtomicU32::new(0));
+        let run = |cell: Arc<BarrierCell>, fx: NoSpareCpu, in_action: Arc<AtomicU32>| loop {
+            match cell.arrive_with(&fx, None, Arrive::WithAction, None) {
+                Ok(t) => {
+                    assert!(t.tripping);
+                    assert_eq!(in_action.swap(1, loom::sync::atomic::Ordering::Relaxed), 0, "two actions at once");
+                    in_action.store(0, loom::sync::atomic::Ordering::Relaxed);
+                    assert!(cell.complete_trip(&fx, &t, Ok(())));
+                    return t.generation;
+                }
+                Err(muster_core::barrier::StateError::Tripping) => assert!(cell.wait_trip(&fx, &SLEEPY, None, || ())),
+                Err(e) => panic!("arrival failed: {e:?}"),
+            }
+        };
+        let (c, f, a) = (cell.clone(), fx.clone(), in_action.clone());
+        let h = thread::spawn(move || run(c, f, a));
+        let mine = run(cell.clone(), fx, in_action);
+        let theirs = h.join().unwrap();
+        assert_eq!(mine + theirs, 1, "generations 0 and 1, one each");
+        assert_eq!(cell.state().generation, 2);
+        assert_eq!(cell.episodes(), 2);
+    });
+}
+
+#[test]
+fn resign_wakes_a_sleeping_member() {
+    // Two member processes; process 0 arrives and sleeps (futex model), process 1 resigns
+    // through the membership lock. Before the waiter's arrival the resign leaves one party (the
+    // arrival releases itself); after it the resign completes the generation and must wake the
+    // sleeper.
+    model(|| {
+        let cell = Arc::new(BarrierCell::new(0, 0));
+        let fx = FutexModel::new();
+        let mut t = tables(2).into_iter();
+        let (t0, t1) = (t.next().unwrap(), t.next().unwrap());
+        cell.member_op(&fx, &t0, MemberOp::Enroll, 0).unwrap();
+        cell.member_op(&fx, &t1, MemberOp::Enroll, 1).unwrap();
+        let (c, f) = (cell.clone(), fx.clone());
+        let waiter = thread::spawn(move || {
+            let t = c.arrive(&f).unwrap();
+            c.wait(&f, &SLEEPY, &t, None, None, || ())
+        });
+        cell.member_op(&fx, &t1, MemberOp::Resign, 1).unwrap();
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        let s = cell.state();
+        assert_eq!((s.parties, s.arrived, s.generation), (1, 0, 1));
         assert_eq!(cell.member_lock_owner(), None);
     });
 }

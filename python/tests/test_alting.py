@@ -1,6 +1,7 @@
-"""Tests of the native package's alting part: alting barriers, channels and the Alternative,
-within one process and across ``multiprocessing`` processes. Ported from
-tests/python/test_alting.py (the ctypes C-ABI test, which stays as it is).
+"""Behaviour tests of both Python front ends, alting part: alting barriers, channels and the
+Alternative, within one process and across ``multiprocessing`` processes. They run against the
+native package and against the ctypes C-ABI module tests/python/muster.py (see frontend.py for
+how one is chosen and who runs which). Only the standard library is needed.
 
 Every cross-process step has a timeout, and every child is joined with a timeout and killed if
 it is still alive, so a bug fails instead of hanging.
@@ -14,7 +15,7 @@ import threading
 import time
 import unittest
 
-import muster
+from frontend import muster
 
 STEP = 20.0  # seconds any single cross-process step may take before the test fails
 _counter = [0]

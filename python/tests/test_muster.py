@@ -1,20 +1,20 @@
-"""Tests of the native package (``pip install ./python``): regions and plain barriers, within one
-process and across ``multiprocessing`` (spawn) processes. Ported from tests/python/test_muster.py,
-the ctypes C-ABI test, which stays as it is.
+"""Behaviour tests of both Python front ends: regions and plain barriers, within one process and
+across ``multiprocessing`` (spawn) processes. They run against the native package and against
+the ctypes C-ABI module tests/python/muster.py (see frontend.py for how one is chosen and who
+runs which). Only the standard library is needed (``unittest``; pytest runs them as well).
 
-Run by scripts/test.d/40-python.sh (``python -m pytest python/tests``). Every cross-process step
-has a timeout so a bug fails instead of hanging.
+Every cross-process step has a timeout so a bug fails instead of hanging.
 """
 
 import multiprocessing
 import os
 import queue
-import sys
 import threading
 import time
 import unittest
 
-import muster
+import frontend
+from frontend import muster
 
 STEP = 30.0  # seconds any single cross-process step may take before the test fails
 _counter = [0]
@@ -80,6 +80,18 @@ def member_sleeper(region_name, barrier_name, results):
     barrier.enroll()
     results.put(("ready", os.getpid()))
     time.sleep(3600)
+
+
+def split_phase_worker(region_name, results):
+    try:
+        region = muster.Region.open(region_name)
+        barrier = muster.Barrier(region, "split", 2)
+        index, ticket = barrier.arrive()
+        barrier.await_(ticket, timeout=STEP)
+        results.put(("done", index))
+        barrier.close()
+    except BaseException as e:
+        results.put(("error", repr(e)))
 
 
 class RegionTest(unittest.TestCase):
@@ -288,8 +300,32 @@ class TestBarrierLocal(RegionTest):
         self.assertEqual(b.wait(), 0)
         b.close()
 
+    def test_split_phase_local(self):
+        a = muster.Barrier(self.region, "sp", 2)
+        b = muster.Barrier(self.region, "sp", 2)
+        index, ticket = a.arrive()
+        self.assertEqual(index, 0)
+        self.assertFalse(a.is_complete(ticket))
+        with self.assertRaises(muster.WaitTimeoutError):
+            a.await_(ticket, timeout=0.01)
+        self.assertFalse(a.broken)
+        with self.assertRaises(muster.MusterError) as cm:
+            a.await_(ticket + 1, timeout=0)
+        self.assertEqual(cm.exception.code, muster.EINVAL)
+        self.assertEqual(b.arrive(), (1, ticket))
+        a.await_(ticket)
+        self.assertTrue(a.is_complete(ticket))
+        self.assertEqual(frontend.arrive_and_drop_index(b), 1)
+        self.assertEqual(a.parties, 1, "the dropper counts as arrived, and is gone after")
+        self.assertEqual(a.wait(timeout=STEP), 0, "a alone completes the generation")
+        self.assertEqual(a.wait(timeout=STEP), 0)
+        a.close()
+        b.close()
 
-class TestBarrierProcesses(RegionTest):
+
+class ProcessTest(RegionTest):
+    """A region per test plus spawned workers, reaped when the test ends."""
+
     def run_workers(self, target, args_list):
         ctx = _ctx()
         results = ctx.Queue()
@@ -313,6 +349,8 @@ class TestBarrierProcesses(RegionTest):
         except queue.Empty:
             self.fail("a worker did not report in time")
 
+
+class TestBarrierProcesses(ProcessTest):
     def test_processes_meet(self):
         procs, generations = 4, 300
         progress = _ctx().Array("q", procs, lock=False)
@@ -366,6 +404,17 @@ class TestBarrierProcesses(RegionTest):
         self.assertEqual(b.wait(timeout=STEP), 1)
         self.assertEqual(self.get(results), ("index", 0))
         a.close()
+        b.close()
+
+    def test_split_phase_across_processes(self):
+        b = muster.Barrier(self.region, "split", 2)
+        results, _ = self.run_workers(split_phase_worker, [(self.name,)])
+        self.poll(lambda: b.n_waiting == 1, "the worker to arrive")
+        index, ticket = b.arrive()
+        self.assertEqual(index, 1)
+        b.await_(ticket, timeout=STEP)
+        self.assertTrue(b.is_complete(ticket))
+        self.assertEqual(self.get(results), ("done", 0))
         b.close()
 
     def test_peer_death(self):

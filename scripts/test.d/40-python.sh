@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The native Python package (python/): builds and installs it with pip into a fresh virtual
 # environment under target/ (pip's build isolation fetches maturin), then runs its pytest suite
-# (python/tests). Exits non-zero if the install or any test fails.
+# (python/tests). Exits non-zero if the install or any test fails. (The shared behaviour tests
+# there, test_muster.py and test_alting.py, also run against the ctypes C-ABI module: from
+# tests/ffi_clients.rs, through tests/python/test_c_abi.py; see python/tests/frontend.py.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
