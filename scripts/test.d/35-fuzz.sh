@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${MUSTER_FUZZ_SECONDS:-30}
+# A target the fuzzer kills (a timeout) or that crashes leaves its region in /dev/shm; every one
+# is named mfz* (`muster_fuzz::unique_name`), so the project's own cleaner removes the stale ones
+# (those no live process holds) when the suite ends, whatever the outcome.
+cargo build --release -p muster-cli --bin muster >/dev/null
+trap 'target/release/muster clean --prefix mfz >/dev/null || echo "35-fuzz: muster clean failed" >&2' EXIT
 if cargo afl --version >/dev/null 2>&1; then
     # A fresh output folder: this run's findings only.
     out=target/fuzz-suite-$$
