@@ -6,27 +6,10 @@
 mod loom_support;
 
 use loom::sync::Arc;
-use loom_support::{FutexModel, LoomParker};
-use muster_core::alting::{AgentId, Alt, AltCapacities, AltPolicy, Guard, HeapAlting, InProcess, SelectMode};
-use muster_core::wait::WaitPolicy;
+use loom_support::{model, sleepy_alt_policy as policy, FutexModel, LoomParker};
+use muster_core::alting::{AgentId, Alt, AltCapacities, Guard, HeapAlting, InProcess, SelectMode};
 
 static PARKER: LoomParker = LoomParker;
-
-fn policy() -> AltPolicy {
-    AltPolicy {
-        wait: WaitPolicy { spin_ns: 0, busy_spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX / 4 },
-        stall_ns: u64::MAX,
-        stall_spins: u32::MAX,
-    }
-}
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    // LOOM_MAX_PREEMPTIONS overrides the default bound of 3 (about 25 s for the file on 2 cores).
-    b.preemption_bound = b.preemption_bound.or(Some(3));
-    b.max_branches = 100_000;
-    b.check(f);
-}
 
 struct World {
     heap: HeapAlting,

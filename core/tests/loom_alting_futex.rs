@@ -22,94 +22,14 @@
 //! completer's or the helper's `wake_fired`).
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicU64, Ordering::SeqCst};
-use loom::sync::{Arc, Condvar, Mutex};
+mod loom_support;
+
+use loom::sync::Arc;
+use loom_support::{model, model_bounded, sleepy_alt_policy as sleepy, FutexModel};
 use muster_core::alting::{
-    AgentId, Alt, AltCapacities, AltError, AltPolicy, ChannelConfig, ChannelId, DeathPolicy, Guard, HeapAlting,
-    InProcess, Misuse, SelectMode,
+    AgentId, Alt, AltCapacities, AltError, ChannelConfig, ChannelId, DeathPolicy, Guard, HeapAlting, InProcess, Misuse,
+    SelectMode,
 };
-use muster_core::sync::AtomicU32;
-use muster_core::wait::{Parker, WaitPolicy};
-
-/// A faithful futex with a modelled clock. `park` checks the word and blocks under one mutex
-/// until the word changes or the clock passes the deadline; `unpark_all` notifies under it, so
-/// check-and-sleep is atomic with respect to a wake. The clock stays at 0 unless a timer thread
-/// calls [`FutexModel::advance`] (models without timeouts use [`FutexModel::new`], whose
-/// `now_ns` reads no shared state, so the clock adds no interleavings there).
-#[derive(Clone)]
-struct FutexModel(Arc<Inner>);
-
-struct Inner {
-    lock: Mutex<()>,
-    cv: Condvar,
-    clock: AtomicU64,
-    timed: bool,
-}
-
-impl FutexModel {
-    fn new() -> Self {
-        Self::with_clock(false)
-    }
-    fn timed() -> Self {
-        Self::with_clock(true)
-    }
-    fn with_clock(timed: bool) -> Self {
-        FutexModel(Arc::new(Inner { lock: Mutex::new(()), cv: Condvar::new(), clock: AtomicU64::new(0), timed }))
-    }
-    /// Time passes: the clock jumps to `t` and every sleeper re-checks its deadline.
-    fn advance(&self, t: u64) {
-        let _g = self.0.lock.lock().unwrap();
-        self.0.clock.store(t, SeqCst);
-        self.0.cv.notify_all();
-    }
-}
-
-impl Parker for FutexModel {
-    fn park(&self, word: &AtomicU32, expected: u32, deadline_ns: Option<u64>) {
-        let mut g = self.0.lock.lock().unwrap();
-        while word.load(SeqCst) == expected && deadline_ns.is_none_or(|d| self.0.clock.load(SeqCst) < d) {
-            g = self.0.cv.wait(g).unwrap();
-        }
-    }
-    fn unpark_all(&self, _word: &AtomicU32) {
-        let _g = self.0.lock.lock().unwrap();
-        self.0.cv.notify_all();
-    }
-    fn now_ns(&self) -> u64 {
-        if self.0.timed {
-            self.0.clock.load(SeqCst)
-        } else {
-            0
-        }
-    }
-    fn yield_now(&self) {
-        loom::thread::yield_now();
-    }
-    fn cpus(&self) -> u32 {
-        1
-    }
-}
-
-/// Sleep at once (no spin, no yield); the liveness period never ends.
-fn sleepy() -> AltPolicy {
-    AltPolicy {
-        wait: WaitPolicy { spin_ns: 0, busy_spin_ns: 0, oversubscribed_spins: 0, yield_ns: 0, check_ns: u64::MAX / 4 },
-        stall_ns: u64::MAX,
-        stall_spins: u32::MAX,
-    }
-}
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    model_bounded(3, f)
-}
-
-/// A model with at most `bound` preemptions per execution (LOOM_MAX_PREEMPTIONS overrides it).
-fn model_bounded(bound: usize, f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = b.preemption_bound.or(Some(bound));
-    b.max_branches = 100_000;
-    b.check(f);
-}
 
 /// Alting tables with one barrier of `fe` front-ends and one channel of capacity 1, and a
 /// futex model shared by everybody.
