@@ -107,7 +107,9 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
     let progress = dir.join("progress");
     let regions: Vec<String> = hosts.iter().map(|h| format!("{name}-{h}")).collect();
     scratch.1.clone_from(&regions);
-    let (tx, rx) = channel::<(usize, String)>();
+    // `None`: the process closed its output (it exited), so the test fails at once instead of at
+    // its watchdog.
+    let (tx, rx) = channel::<(usize, Option<String>)>();
     let mut kids = Kids(Vec::new());
     for (h, host) in hosts.iter().enumerate() {
         for p in 0..per_host {
@@ -133,8 +135,9 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send((index, line));
+                    let _ = tx.send((index, Some(line)));
                 }
+                let _ = tx.send((index, None));
             });
             kids.0.push(child);
         }
@@ -144,6 +147,7 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
     while ready < total {
         let left = LIMIT.checked_sub(start.elapsed()).expect("watchdog: waiting for ready");
         let (i, l) = rx.recv_timeout(left).expect("watchdog: no output");
+        let l = l.unwrap_or_else(|| panic!("process {i} exited before it was ready: {:?}", kids.0[i].wait()));
         assert_eq!(l, "ready", "process {i}");
         ready += 1;
     }
@@ -152,11 +156,18 @@ fn a_c_program_spans_three_simulated_hosts_through_region_config_and_environment
         let stdin = k.stdin.as_mut().expect("stdin");
         stdin.write_all(b"go\n").and_then(|()| stdin.flush()).expect("go");
     }
+    let mut finished = vec![false; total];
     let mut done = 0;
     while done < total {
         let left = LIMIT.checked_sub(start.elapsed()).expect("watchdog: waiting for ok");
         let (i, l) = rx.recv_timeout(left).unwrap_or_else(|_| panic!("watchdog: {done} of {total} finished"));
+        let Some(l) = l else {
+            // A process closes its output after printing its result; before it, it died.
+            assert!(finished[i], "process {i} exited before it finished: {:?}", kids.0[i].wait());
+            continue;
+        };
         assert_eq!(l, format!("ok {GENS}"), "process {i}");
+        finished[i] = true;
         done += 1;
     }
     let took = t_go.elapsed();
