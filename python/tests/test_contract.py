@@ -1,10 +1,9 @@
 """``AltingBarrier.contract()``: a front-end leaves its barrier for good (JCSP ``contract()``, C
 ``muster_alting_contract_self``). The partner a contraction completes is released; misuse
 changes nothing; the handle, its index and an Alternative it guards are stale afterwards; the
-index is handed out again by a later expand. Self-contained (its own region fixture)."""
+index is handed out again by a later expand. Native package only (uses `region` from conftest.py)."""
 
 import multiprocessing
-import os
 import threading
 import time
 
@@ -13,18 +12,6 @@ import pytest
 import muster
 
 STEP = 20.0  # seconds any single blocking step may take before the test fails
-
-
-@pytest.fixture
-def region():
-    name = "muster-pycontract-%d-%d" % (os.getpid(), time.monotonic_ns())
-    with muster.Region.create(name, max_barriers=16, max_processes=16) as r:
-        yield r
-    try:
-        muster.Region.unlink(name)
-    except muster.MusterError as e:
-        if e.code != muster.ENOENT:
-            raise
 
 
 def emisuse(call):
