@@ -64,6 +64,10 @@ echo "bench suite: SIGKILL the harness mid-run; no hog or worker may survive"
     --budget-ms 2000 --no-alting --no-reference --json "$tmp/k.json" --table "$tmp/k.md" \
     --svg "$tmp/k.svg" >/dev/null 2>&1 &
 harness=$!
+# The killed harness cannot unlink its control files and region (its next run would sweep them,
+# by pid): remove exactly those of this pid when the suite ends.
+trap 'rm -rf "$tmp"; rm -f /dev/shm/muster-bench-ctl-"$harness"-* /dev/shm/muster-bench-"$harness"-* \
+    /dev/shm/.muster-bench-"$harness"-*' EXIT
 # Processes of this binary in a hog or worker role (awk's own command line doesn't start with $bin).
 left() { ps -eo args= | awk -v b="$bin" 'index($0, b " --hog") == 1 || index($0, b " --worker") == 1' | wc -l | tr -d ' '; }
 for _ in $(seq 100); do
