@@ -6,7 +6,7 @@
 mod loom_support;
 
 use loom::sync::Arc;
-use loom_support::{model, sleepy_alt_policy as policy, FutexModel, LoomParker};
+use loom_support::{model, sleepy_alt_policy as policy, LoomParker};
 use muster_core::alting::{AgentId, Alt, AltCapacities, Guard, HeapAlting, InProcess, SelectMode};
 
 static PARKER: LoomParker = LoomParker;
@@ -172,32 +172,4 @@ fn resign_race(n: usize) {
         }
         assert_eq!(w.alt().completions(bid).unwrap(), 1);
     }
-}
-
-#[test]
-fn a_sleeping_agent_is_woken_by_the_completer() {
-    // The completer wakes with the eventcount's fast form (a load of the wake word, no write
-    // when nobody sleeps); the sleeper's strong re-check is an RMW on its offer word. Both
-    // agents sleep at once (no spin, no yield), so every interleaving of "announce, re-check,
-    // sleep" against "claim, DONE, look for sleepers" is explored.
-    model(|| {
-        let w = World::new(2, 1, 2);
-        let ag = agents(&w, 2);
-        let (bid, fes) = w.alt().create_barrier(2).unwrap();
-        let fx = FutexModel::new();
-        let hs: Vec<_> = (0..2)
-            .map(|i| {
-                let (w, me, fe, fx) = (w.clone(), ag[i], fes[i], fx.clone());
-                loom::thread::spawn(move || {
-                    let alt = Alt::new(w.heap.tables(), &fx, &InProcess, policy());
-                    let g = alt.select(me, &[Guard::Barrier(fe)], SelectMode::Pri).unwrap();
-                    (g, alt.last_ticket(me).unwrap())
-                })
-            })
-            .collect();
-        for h in hs {
-            assert_eq!(h.join().unwrap(), (0, Some(1)));
-        }
-        assert_eq!(w.alt().completions(bid).unwrap(), 1);
-    });
 }

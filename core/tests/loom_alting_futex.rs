@@ -11,10 +11,8 @@
 //! must be woken by a write (the reader-registration Dekker); a select whose input guard races
 //! a barrier completion (two and three threads); a timed `poll` (a modelled clock that a timer
 //! thread advances, waking sleepers whose deadline passed, as the kernel's futex timeout does)
-//! beside a committed partner; a resign, a dead peer's cleanup, three committed parties, and two
-//! partners competing for one chooser (the helper's wake in `help_finish`). The model
-//! `a_sleeping_agent_is_woken_by_the_completer` in `loom_alting.rs` covers two committed
-//! barrier parties.
+//! beside a committed partner; a resign, a dead peer's cleanup, two and three committed parties,
+//! and two partners competing for one chooser (the helper's wake in `help_finish`).
 //!
 //! Three-thread models run with preemption bound 2, the others with 3 (`model`); the file takes
 //! about a minute on two idle cores. Each model was checked to deadlock with the wake it relies
@@ -272,6 +270,30 @@ fn a_sleeping_reader_is_woken_by_the_channel_destroy() {
         let reader = spawn(&w, move |w| w.alt().channel_read(ch, None));
         w.alt().channel_destroy(ch).unwrap();
         assert_eq!(reader.join().unwrap(), Err(AltError::Misuse(Misuse::Stale)));
+    });
+}
+
+#[test]
+fn a_sleeping_agent_is_woken_by_the_completer() {
+    // Two committed parties of one barrier. The completer wakes with the eventcount's fast form
+    // (a load of the wake word, no write when nobody sleeps); the sleeper's strong re-check is
+    // an RMW on its offer word. Both sleep at once, so every interleaving of "announce,
+    // re-check, sleep" against "claim, DONE, look for sleepers" is explored. This model found
+    // `own_done` answering "not done" after its second help had finished the word.
+    model(|| {
+        let w = World::new(2, 2, FutexModel::new());
+        let ag = w.agents(2);
+        let (bid, fes) = w.alt().create_barrier(2).unwrap();
+        let (me, fe) = (ag[1], fes[1]);
+        let h = spawn(&w, move |w| {
+            let alt = w.alt();
+            (alt.select(me, &[Guard::Barrier(fe)], SelectMode::Pri).unwrap(), alt.last_ticket(me).unwrap())
+        });
+        let alt = w.alt();
+        assert_eq!(alt.select(ag[0], &[Guard::Barrier(fes[0])], SelectMode::Pri).unwrap(), 0);
+        assert_eq!(alt.last_ticket(ag[0]).unwrap(), Some(1));
+        assert_eq!(h.join().unwrap(), (0, Some(1)));
+        assert_eq!(alt.completions(bid).unwrap(), 1);
     });
 }
 
