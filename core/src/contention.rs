@@ -29,8 +29,9 @@
 //!   it at once, and so does a fast yield after the hold expired: the foreign work was a burst
 //!   (a JVM's JIT compiler threads, a short job), and without this a few bursts spread over a
 //!   run doubled the hold to seconds of sleeping where yields would have served (measured:
-//!   `AltingBarrier.sync` with 4 JVMs on 2 CPUs, 1.45× slower than with the policy off). (Each process probes for itself, and a probe stalls the whole barrier for a
-//!   slice; a verdict shared by a barrier's parties would need a word in the region.)
+//!   `AltingBarrier.sync` with 4 JVMs on 2 CPUs, 1.45× slower than with the policy off). (Each
+//!   process probes for itself, and a probe stalls the whole barrier for a slice; a verdict
+//!   shared by a barrier's parties would need a word in the region.)
 //!
 //! Errors are asymmetric: a false "busy" costs a futex wake-up where a yield would have done
 //! (microseconds), a false "quiet" costs a time slice (milliseconds). So busy evidence of either
@@ -194,9 +195,13 @@ impl Contention {
             self.awake.store(u64::from(awake()), Relaxed);
             self.load.store(v, Relaxed);
         }
+        (self.cached_load(), self.awake.load(Relaxed) as u32)
+    }
+
+    /// The cached sample (`None`: none taken yet, or the read failed).
+    fn cached_load(&self) -> Option<Load> {
         let v = self.load.load(Relaxed);
-        let load = (v != 0).then_some(Load { running: (v >> 32) as u32, cpus: v as u32 });
-        (load, self.awake.load(Relaxed) as u32)
+        (v != 0).then_some(Load { running: (v >> 32) as u32, cpus: v as u32 })
     }
 
     /// Whether a waiter that stopped spinning at `now` should yield (true) or go straight to
@@ -259,10 +264,10 @@ impl Contention {
     /// A fast yield after the hold expired forgets the hold (see the module docs), so the next
     /// busy verdict starts again from [`Tuning::hold_ns`].
     pub fn yielded(&self, start: u64, end: u64, progress: bool) -> bool {
-        let took = end.saturating_sub(start);
         if !self.tuning.enabled {
             return false;
         }
+        let took = end.saturating_sub(start);
         if took < self.tuning.slow_yield_ns {
             if self.hold.load(Relaxed) != 0 && end >= self.busy_until.load(Relaxed) {
                 self.hold.store(0, Relaxed);
@@ -281,9 +286,7 @@ impl Contention {
 
     /// What the cached load sample proves, judged against the awake parties counted with it.
     fn cached_verdict(&self) -> Verdict {
-        let v = self.load.load(Relaxed);
-        let load = (v != 0).then_some(Load { running: (v >> 32) as u32, cpus: v as u32 });
-        classify(load, self.awake.load(Relaxed) as u32)
+        classify(self.cached_load(), self.awake.load(Relaxed) as u32)
     }
 
     /// Whether yields are currently held off at `now` by a busy verdict (diagnostics, tests).

@@ -46,7 +46,7 @@ impl<'a> Alt<'a> {
     /// Wakes `agent` after a CAS of ours moved its offer word to DONE: the eventcount's fast form
     /// (one load of the wake word, no write, when nobody sleeps; see `wait.rs`). Sound because a
     /// waiting agent's strong re-check before it sleeps is an RMW on that same offer word
-    /// ([`Alt::own_done_strong`]), and every write to a waiting agent's offer word by another
+    /// ([`Alt::own_done_with`]), and every write to a waiting agent's offer word by another
     /// agent is an RMW.
     fn wake_fired(&self, agent: u32) {
         if let Ok(a) = self.t.agent(agent) {
@@ -345,19 +345,17 @@ impl<'a> Alt<'a> {
         self.own_done_with(me, e, false)
     }
 
-    /// [`Alt::own_done`] whose first read of the offer word is an RMW (`fetch_add(0)`), which
-    /// always observes the latest value: the sleeper's side of [`Alt::wake_fired`].
-    pub(crate) fn own_done_strong(&self, me: u32, e: u32) -> Result<Option<u8>, AltError> {
-        self.own_done_with(me, e, true)
-    }
-
+    /// [`Alt::own_done`]; with `strong`, the first read of the offer word is an RMW
+    /// (`fetch_add(0)`), which always observes the latest value: the sleeper's side of
+    /// [`Alt::wake_fired`].
+    ///
     /// Helps a decided claim on our word at most twice, and always reads the word once more after
     /// helping: a help that finished the claim (DONE) is seen here, because the completer whose
     /// claim we finished does not wake us (its own finishing CAS fails), and a waiter that went to
     /// sleep after finishing its own word would sleep until its liveness timeout (found by the
     /// loom model `a_sleeping_agent_is_woken_by_the_completer`: two helps, the second succeeding,
     /// then `None`).
-    fn own_done_with(&self, me: u32, e: u32, strong: bool) -> Result<Option<u8>, AltError> {
+    pub(crate) fn own_done_with(&self, me: u32, e: u32, strong: bool) -> Result<Option<u8>, AltError> {
         let word = self.offer_of(me)?;
         for i in 0..3 {
             let w = if strong && i == 0 { word.fetch_add(0, AcqRel) } else { word.load(Acquire) };

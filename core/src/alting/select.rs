@@ -192,8 +192,7 @@ impl<'a> Alt<'a> {
         inputs: bool,
         strong: bool,
     ) -> Result<Option<Wake>, AltError> {
-        let done = if strong { self.own_done_strong(me, e)? } else { self.own_done(me, e)? };
-        if let Some(g) = done {
+        if let Some(g) = self.own_done_with(me, e, strong)? {
             return Ok(Some(Wake::Fired(g)));
         }
         if inputs {
