@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{wait_bounded, WATCHDOG};
+use common::{wait_bounded_status, WATCHDOG};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -25,9 +25,9 @@ fn run(name: &str, args: &[&str]) -> String {
         let _ = std::io::Read::read_to_string(&mut out, &mut s);
         s
     });
-    let ok = wait_bounded(&mut child, WATCHDOG);
+    let status = wait_bounded_status(&mut child, WATCHDOG);
     let stdout = reader.join().expect("reader");
-    assert!(ok, "example {name} failed; stdout:\n{stdout}");
+    assert!(status.success(), "example {name} failed ({status}); stdout:\n{stdout}");
     stdout
 }
 

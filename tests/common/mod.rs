@@ -42,10 +42,15 @@ pub fn worker(args: &[&str]) -> Child {
 
 /// Waits for `child` to exit within `limit`, killing it and panicking otherwise. Returns success.
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> bool {
+    wait_bounded_status(child, limit).success()
+}
+
+/// [`wait_bounded`], returning the exit status (for failure messages).
+pub fn wait_bounded_status(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
         match child.try_wait().expect("try_wait") {
-            Some(st) => return st.success(),
+            Some(st) => return st,
             None if start.elapsed() > limit => {
                 let _ = child.kill();
                 let _ = child.wait();
