@@ -364,7 +364,7 @@ typedef struct muster_region_config {
     uint32_t max_channel_capacity;
     /**
      * TTL of this process's etcd lease in milliseconds, rounded up to whole seconds: how soon
-     * the other hosts notice that this process died or was cut off (0: default 2000). Only with
+     * the other hosts notice that this process died or was cut off (0: default 3000). Only with
      * a cluster.
      */
     uint32_t lease_ms;

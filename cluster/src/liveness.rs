@@ -18,7 +18,14 @@
 //! only after the election. Measured with a 2 s TTL (`cargo test -p muster-cluster --release
 //! --test faults -- --nocapture`): a whole host SIGKILLed, HostDied after 1.27 s; a host cut
 //! off with the etcd leader, 1.82–1.85 s (3.5 s on leases alone); the cut-off host's processes
-//! get `Unavailable` after 2.02 s.
+//! get `Unavailable` after 2.02 s. The fault tests that kill the etcd leader now run a 3 s TTL
+//! (host cut off with the leader: HostDied after 2.6–3.2 s, the cut-off host `Unavailable` after
+//! 3.02 s), because one CI run's election outlasted 2 s.
+//!
+//! So the TTL must outlast the etcd cluster's leader election: while there is no leader nobody's
+//! beat succeeds, and a process that went a whole TTL without one declares itself lost (below).
+//! Elections of the test cluster (election timeout 500 ms) took 0.64–1.0 s; etcd's default
+//! election timeout is 1 s, which wants a TTL of 3 s or more.
 //!
 //! The process's own side: a process that could not write its beat (or refresh its lease) for a
 //! whole TTL declares its session lost (`Error::Unavailable`): the others consider it dead.

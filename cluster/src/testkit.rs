@@ -40,6 +40,21 @@ pub struct EtcdCluster {
     members: Vec<Member>,
 }
 
+/// Where members keep their data: tmpfs (`/dev/shm`) where it is writable, else the temp dir.
+/// A test cluster needs no durability, and every Raft write (each beat, each vote of an
+/// election) waits for an fsync: on a slow CI disk that stretched a leader election past a
+/// worker's 2 s lease TTL, and the survivors of a fault test reported etcd unavailable. The
+/// directory name starts with `.`, so region listings and `muster clean` skip it.
+fn data_root() -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    let probe = shm.join(format!(".muster-etcd-probe-{}", std::process::id()));
+    if std::fs::create_dir(&probe).is_ok() {
+        let _ = std::fs::remove_dir(&probe);
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
 fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
     // Hold all listeners at once so the ports are distinct.
     let ls = (0..n).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<std::io::Result<Vec<_>>>()?;
@@ -51,7 +66,7 @@ impl EtcdCluster {
     pub fn start(n: usize) -> std::io::Result<EtcdCluster> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let token = format!("muster-{}-{nanos}", std::process::id());
-        let dir = std::env::temp_dir().join(&token);
+        let dir = data_root().join(format!(".{token}"));
         std::fs::create_dir_all(&dir)?;
         let ports = free_ports(2 * n)?;
         let members = (0..n)

@@ -32,6 +32,14 @@ fn start(
     (ws, by_host)
 }
 
+/// Lease TTL of the workers in tests whose fault may be the etcd leader's death. Every process
+/// must outlast the election that follows (it cannot write its beat meanwhile, and after a whole
+/// TTL without one it declares itself lost). Elections of the test cluster took 0.64–1.0 s here,
+/// with or without two busy loops beside; in one CI run etcd stayed unavailable to the survivors
+/// for over 2 s, and the workers' 2 s TTL left too
+/// little margin.
+const ELECTION_TTL_MS: &str = "3000";
+
 /// Waits until worker `i` printed `n` generations.
 fn await_gens(ws: &mut Workers, i: usize, n: usize) {
     let start = Instant::now();
@@ -122,7 +130,7 @@ fn barriers_keep_working_when_one_of_three_etcd_members_dies() {
     let name = unique("etcdmember");
     let regions = Regions(HOSTS.iter().map(|h| format!("{name}-{h}")).collect());
     let eps = etcd.endpoints().join(",");
-    let (mut ws, by_host) = start(&etcd, &name, &regions, 2, |_| eps.clone(), &[]);
+    let (mut ws, by_host) = start(&etcd, &name, &regions, 2, |_| eps.clone(), &[("ttl-ms", ELECTION_TTL_MS.into())]);
     await_gens(&mut ws, by_host[0][0], 20);
     etcd.kill(0);
     let t_kill = Instant::now();
@@ -153,7 +161,7 @@ fn a_partitioned_host_looks_dead_to_the_others_and_gets_unavailable() {
     let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     let eps = etcd.endpoints();
     let endpoint = |h: usize| if h == 2 { eps[leader].clone() } else { eps[others[h]].clone() };
-    let (mut ws, by_host) = start(&etcd, &name, &regions, 2, endpoint, &[]);
+    let (mut ws, by_host) = start(&etcd, &name, &regions, 2, endpoint, &[("ttl-ms", ELECTION_TTL_MS.into())]);
     await_gens(&mut ws, by_host[0][0], 20);
     println!("h2 is cut off with etcd member {leader} (the leader: {})", etcd.leader() == Some(leader));
     let t_cut = Instant::now();

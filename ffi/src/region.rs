@@ -61,7 +61,7 @@ pub struct muster_region_config {
     /// Largest channel capacity, 1..=65535 (0: default 64).
     pub max_channel_capacity: u32,
     /// TTL of this process's etcd lease in milliseconds, rounded up to whole seconds: how soon
-    /// the other hosts notice that this process died or was cut off (0: default 2000). Only with
+    /// the other hosts notice that this process died or was cut off (0: default 3000). Only with
     /// a cluster.
     pub lease_ms: u32,
     /// The etcd cluster, as comma-separated `host:port` endpoints (e.g.

@@ -24,7 +24,9 @@ pub const ENV_LEASE_MS: &str = "MUSTER_LEASE_MS";
 pub const ENV_CLUSTER_NAME: &str = "MUSTER_CLUSTER_NAME";
 
 /// Default lease TTL: a dead process (or host) is noticed by the others within about this long.
-pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(2);
+/// 3 s, so that an election of an etcd cluster with the default 1 s election timeout does not
+/// make every process give up (see [`ClusterConfig::lease_ttl`]).
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(3);
 
 /// Longest host id, in bytes.
 pub const MAX_HOST_ID: usize = 128;
@@ -38,7 +40,10 @@ pub struct ClusterConfig {
     /// distinct ids. `None`: the hostname.
     pub host_id: Option<String>,
     /// TTL of this process's etcd lease (`None` or zero: [`DEFAULT_LEASE_TTL`]). etcd counts
-    /// leases in whole seconds, so this is rounded up to a whole second.
+    /// leases in whole seconds, so this is rounded up to a whole second. It bounds how long a
+    /// cut-off host takes to be seen dead, and it must outlast an etcd leader election (during
+    /// one no process can refresh its liveness, and one that could not for a whole TTL gives up
+    /// with `Unavailable`): with etcd's default 1 s election timeout, use 3 s or more.
     pub lease_ttl: Option<Duration>,
 }
 
