@@ -36,8 +36,7 @@ fn start(
 /// must outlast the election that follows (it cannot write its beat meanwhile, and after a whole
 /// TTL without one it declares itself lost). Elections of the test cluster took 0.64–1.0 s here,
 /// with or without two busy loops beside; in one CI run etcd stayed unavailable to the survivors
-/// for over 2 s, and the workers' 2 s TTL left too
-/// little margin.
+/// for over 2 s, and the workers' 2 s TTL left too little margin.
 const ELECTION_TTL_MS: &str = "3000";
 
 /// Waits until worker `i` printed `n` generations.
