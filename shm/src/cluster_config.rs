@@ -199,9 +199,9 @@ mod tests {
     #[test]
     fn ttl_rounds_up_to_seconds() {
         let mut c = ClusterConfig::default();
-        assert_eq!(c.effective_ttl_secs(), 2);
+        assert_eq!(c.effective_ttl_secs(), 3, "the default");
         c.lease_ttl = Some(Duration::ZERO);
-        assert_eq!(c.effective_ttl_secs(), 2);
+        assert_eq!(c.effective_ttl_secs(), 3, "zero means the default");
         c.lease_ttl = Some(Duration::from_millis(1500));
         assert_eq!(c.effective_ttl_secs(), 2);
         c.lease_ttl = Some(Duration::from_millis(1));
