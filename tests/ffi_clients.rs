@@ -99,8 +99,13 @@ fn run_unlocked(cmd: &mut Command, limit: Duration, what: &str) -> Output {
 /// Like `run`, and panics unless the command succeeded.
 fn run_ok(cmd: &mut Command, limit: Duration, what: &str) -> Output {
     let o = run(cmd, limit, what);
-    assert!(o.status.success(), "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}", o.status, o.stdout, o.stderr);
+    assert_ok(&o, what);
     o
+}
+
+/// Panics with both outputs unless `o` is a success.
+fn assert_ok(o: &Output, what: &str) {
+    assert!(o.status.success(), "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}", o.status, o.stdout, o.stderr);
 }
 
 fn have(tool: &str) -> bool {
@@ -183,39 +188,109 @@ fn compile_flags(inst: &Install) -> (Vec<String>, Vec<String>) {
     }
 }
 
-/// Compiles `tests/c/<src>` with `compiler` and `std`, linked dynamically (with an rpath to the
-/// prefix) or statically against `libmuster.a`; returns the executable.
-fn compile(inst: &Install, compiler: &str, std_flag: &str, src: &str, out: &str, static_link: bool) -> PathBuf {
+/// A compiler and the language standard a client is held to.
+#[derive(Clone, Copy)]
+struct Lang {
+    compiler: &'static str,
+    std: &'static str,
+    /// Reads the `.c` sources as C++ (`-x c++`).
+    as_cxx: bool,
+}
+
+const C99: Lang = Lang { compiler: "cc", std: "-std=c99", as_cxx: false };
+const C11: Lang = Lang { compiler: "cc", std: "-std=c11", as_cxx: false };
+const CXX11: Lang = Lang { compiler: "c++", std: "-std=c++11", as_cxx: false };
+/// The C programs compiled as C++: the header's declarations are usable from C++.
+const C_AS_CXX11: Lang = Lang { compiler: "c++", std: "-std=c++11", as_cxx: true };
+
+/// How a client links libmuster.
+#[derive(Clone, Copy)]
+enum Link {
+    /// `libmuster.so`, with an rpath to the prefix.
+    Dynamic,
+    /// `libmuster.a` and what a Rust staticlib needs.
+    Static,
+}
+
+/// Compiles `tests/c/<src>` as `lang`, linked as `link`; returns the executable `bin/<out>`.
+fn compile(inst: &Install, lang: Lang, src: &str, out: &str, link: Link) -> PathBuf {
     let (cflags, libs) = compile_flags(inst);
     let exe = inst.bin.join(out);
-    let mut cmd = Command::new(compiler);
-    cmd.args([std_flag, "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"])
+    let mut cmd = Command::new(lang.compiler);
+    cmd.args([lang.std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"])
         .arg(format!("-DEXPECTED_VERSION=\"{}\"", env!("CARGO_PKG_VERSION")))
-        .args(&cflags)
-        .arg(root().join("tests/c").join(src))
-        .arg("-o")
-        .arg(&exe);
-    if static_link {
-        // The archive itself, then what a Rust staticlib needs (the .pc file's Libs.private).
-        cmd.arg(inst.lib().join("libmuster.a"));
-        let private = if have("pkg-config") {
-            pkg_config(inst, &["--static", "--libs"])
-        } else {
-            ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"].map(str::to_owned).to_vec()
-        };
-        cmd.args(private.iter().filter(|f| !f.starts_with("-L") && *f != "-lmuster"));
+        .args(&cflags);
+    if lang.as_cxx {
+        cmd.args(["-x", "c++"]).arg(root().join("tests/c").join(src)).args(["-x", "none"]);
     } else {
-        cmd.args(&libs).arg(format!("-Wl,-rpath,{}", inst.lib().display()));
+        cmd.arg(root().join("tests/c").join(src));
     }
-    run_ok(&mut cmd, LIMIT, &format!("compiling {src}"));
+    cmd.arg("-o").arg(&exe);
+    match link {
+        Link::Static => {
+            // The archive itself, then what a Rust staticlib needs (the .pc file's Libs.private).
+            cmd.arg(inst.lib().join("libmuster.a"));
+            let private = if have("pkg-config") {
+                pkg_config(inst, &["--static", "--libs"])
+            } else {
+                ["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"].map(str::to_owned).to_vec()
+            };
+            cmd.args(private.iter().filter(|f| !f.starts_with("-L") && *f != "-lmuster"));
+        }
+        Link::Dynamic => {
+            cmd.args(&libs).arg(format!("-Wl,-rpath,{}", inst.lib().display()));
+        }
+    }
+    let what = if lang.as_cxx { format!("compiling {src} as C++") } else { format!("compiling {src}") };
+    run_ok(&mut cmd, LIMIT, &what);
     exe
 }
 
-fn run_client(exe: &Path, args: &[&str]) -> Output {
+fn run_client(exe: &Path, args: &[&str]) {
     let what = format!("{} {}", exe.display(), args.join(" "));
     let o = run_ok(Command::new(exe).args(args), LIMIT, &what);
     eprint!("{}", o.stdout);
-    o
+}
+
+/// Whether a C++ client is skipped for want of `c++` (and says so); `cc` is required.
+fn skipped(lang: Lang) -> bool {
+    let skip = lang.compiler == "c++" && !have("c++");
+    if skip {
+        eprintln!("SKIPPED: no c++ compiler");
+    }
+    skip
+}
+
+/// Compiles `tests/c/<src>` into `bin/<out>` and runs it with `args`.
+fn client(lang: Lang, src: &str, out: &str, link: Link, args: &[&str]) {
+    if !skipped(lang) {
+        run_client(&compile(installed(), lang, src, out, link), args);
+    }
+}
+
+/// [`client`] for each program `tests/c/<stem>.c` of `stems`, into `bin/<stem><suffix>`, with no
+/// arguments.
+fn clients(lang: Lang, stems: &[&str], suffix: &str, link: Link) {
+    if !skipped(lang) {
+        for stem in stems {
+            run_client(&compile(installed(), lang, &format!("{stem}.c"), &format!("{stem}{suffix}"), link), &[]);
+        }
+    }
+}
+
+/// The names `libmuster.so` exports (`nm -D --defined-only`).
+fn exported(inst: &Install) -> Vec<String> {
+    let o = run_ok(
+        Command::new("nm").args(["-D", "--defined-only"]).arg(inst.lib().join("libmuster.so")),
+        LIMIT,
+        "nm -D --defined-only",
+    );
+    o.stdout.lines().filter_map(|l| l.split_whitespace().nth(2)).map(str::to_owned).collect()
+}
+
+/// The checked-in `include/muster.h`.
+fn header() -> String {
+    std::fs::read_to_string(root().join("include/muster.h")).unwrap()
 }
 
 #[test]
@@ -243,14 +318,8 @@ fn installed_layout_soname_and_pkg_config() {
 
 #[test]
 fn only_muster_symbols_are_exported() {
-    let inst = installed();
-    let o = run_ok(
-        Command::new("nm").args(["-D", "--defined-only"]).arg(inst.lib().join("libmuster.so")),
-        LIMIT,
-        "nm -D --defined-only",
-    );
-    let names: Vec<&str> = o.stdout.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
-    let stray: Vec<&&str> = names.iter().filter(|n| !n.starts_with("muster_")).collect();
+    let names = exported(installed());
+    let stray: Vec<&String> = names.iter().filter(|n| !n.starts_with("muster_")).collect();
     assert!(stray.is_empty(), "non-muster symbols exported: {stray:?}");
     let required = [
         "muster_region_create",
@@ -283,73 +352,48 @@ fn only_muster_symbols_are_exported() {
         "muster_last_peer_pid",
     ];
     for r in required {
-        assert!(names.contains(&r), "{r} is not exported");
+        assert!(names.iter().any(|n| n == r), "{r} is not exported");
     }
     // Everything exported is declared in the header.
-    let header = std::fs::read_to_string(root().join("include/muster.h")).unwrap();
+    let header = header();
     for n in &names {
         assert!(header.contains(&format!(" {n}(")) || header.contains(&format!("*{n}(")), "{n} is not in muster.h");
     }
 }
 
-#[test]
-fn header_compiles_as_cxx() {
-    if !have("c++") {
-        eprintln!("SKIPPED: no c++ compiler");
-        return;
-    }
-    let inst = installed();
-    let exe = compile(inst, "c++", "-std=c++11", "header_cxx.cpp", "header_cxx", false);
-    run_client(&exe, &[]);
+/// One `#[test]` per client program, named by the entry: `name => client(..)` or `clients(..)`.
+macro_rules! client_tests {
+    ($($(#[$attr:meta])* $name:ident => $run:expr;)*) => {$(
+        $(#[$attr])*
+        #[test]
+        fn $name() {
+            $run
+        }
+    )*};
 }
 
-#[test]
-fn c_error_paths() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "errors.c", "errors", false);
-    run_client(&exe, &[]);
-}
+/// The C programs of the alting API besides `alting_select.c`, one per topic.
+const ALTING_API: [&str; 5] =
+    ["alting_errors", "alting_owners", "alting_poll", "alting_expand_contract", "alting_config"];
 
-#[test]
-fn c_error_paths_static_link() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "errors.c", "errors_static", true);
-    run_client(&exe, &[]);
-}
-
-#[test]
-fn c_timeouts() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "timeouts.c", "timeouts", false);
-    run_client(&exe, &[]);
-}
-
-#[test]
-fn c_abort_reset_and_peer_death() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "abort_reset.c", "abort_reset", false);
-    run_client(&exe, &[]);
-}
-
-#[test]
-fn c_split_phase_actions_and_counted_peer_death() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c11", "split_phase.c", "split_phase", false);
-    run_client(&exe, &[]);
-}
-
-#[test]
-fn c_phases_counted_8_processes() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "phase.c", "phase_counted", false);
-    run_client(&exe, &["counted", "8", "10000"]);
-}
-
-#[test]
-fn c_phases_membership_8_processes() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "phase.c", "phase_member", false);
-    run_client(&exe, &["member", "8", "10000"]);
+client_tests! {
+    header_compiles_as_cxx => client(CXX11, "header_cxx.cpp", "header_cxx", Link::Dynamic, &[]);
+    c_error_paths => client(C99, "errors.c", "errors", Link::Dynamic, &[]);
+    c_error_paths_static_link => client(C99, "errors.c", "errors_static", Link::Static, &[]);
+    c_timeouts => client(C99, "timeouts.c", "timeouts", Link::Dynamic, &[]);
+    c_abort_reset_and_peer_death => client(C99, "abort_reset.c", "abort_reset", Link::Dynamic, &[]);
+    c_split_phase_actions_and_counted_peer_death =>
+        client(C11, "split_phase.c", "split_phase", Link::Dynamic, &[]);
+    c_phases_counted_8_processes =>
+        client(C99, "phase.c", "phase_counted", Link::Dynamic, &["counted", "8", "10000"]);
+    c_phases_membership_8_processes =>
+        client(C99, "phase.c", "phase_member", Link::Dynamic, &["member", "8", "10000"]);
+    c_alting_api => clients(C99, &ALTING_API, "", Link::Dynamic);
+    c_alting_api_static_link => clients(C99, &ALTING_API, "_static", Link::Static);
+    c_alting_select_and_channels => client(C99, "alting_select.c", "alting_select", Link::Dynamic, &[]);
+    /// The alting test programs compiled as C++ (`-x c++`): the new declarations are usable from C++.
+    c_alting_as_cxx =>
+        clients(C_AS_CXX11, &[&ALTING_API[..], &["alting_select"]].concat(), "_cxx", Link::Dynamic);
 }
 
 #[test]
@@ -407,14 +451,8 @@ fn checked_in_header_is_current() {
 
 #[test]
 fn alting_symbols_are_exported() {
-    let inst = installed();
-    let o = run_ok(
-        Command::new("nm").args(["-D", "--defined-only"]).arg(inst.lib().join("libmuster.so")),
-        LIMIT,
-        "nm -D --defined-only",
-    );
-    let names: Vec<&str> = o.stdout.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
-    let header = std::fs::read_to_string(root().join("include/muster.h")).unwrap();
+    let names = exported(installed());
+    let header = header();
     let required = [
         "muster_alting_create",
         "muster_alting_attach",
@@ -446,7 +484,7 @@ fn alting_symbols_are_exported() {
         "muster_alt_count",
     ];
     for r in required {
-        assert!(names.contains(&r), "{r} is not exported");
+        assert!(names.iter().any(|n| n == r), "{r} is not exported");
         assert!(header.contains(&format!(" {r}(")), "{r} is not declared in muster.h");
     }
     for t in ["typedef struct muster_alting muster_alting;", "typedef struct muster_alt muster_alt;"] {
@@ -463,74 +501,11 @@ fn alting_symbols_are_exported() {
     }
 }
 
-/// The C programs of the alting API besides `alting_select.c`, one per topic.
-const ALTING_API: [&str; 5] =
-    ["alting_errors", "alting_owners", "alting_poll", "alting_expand_contract", "alting_config"];
-
-#[test]
-fn c_alting_api() {
-    let inst = installed();
-    for src in ALTING_API {
-        let exe = compile(inst, "cc", "-std=c99", &format!("{src}.c"), src, false);
-        run_client(&exe, &[]);
-    }
-}
-
-#[test]
-fn c_alting_api_static_link() {
-    let inst = installed();
-    for src in ALTING_API {
-        let exe = compile(inst, "cc", "-std=c99", &format!("{src}.c"), &format!("{src}_static"), true);
-        run_client(&exe, &[]);
-    }
-}
-
-#[test]
-fn c_alting_select_and_channels() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "alting_select.c", "alting_select", false);
-    run_client(&exe, &[]);
-}
-
-/// The alting test programs compiled as C++ (`-x c++`): the new declarations are usable from C++.
-#[test]
-fn c_alting_as_cxx() {
-    if !have("c++") {
-        eprintln!("SKIPPED: no c++ compiler");
-        return;
-    }
-    let inst = installed();
-    let (cflags, libs) = compile_flags(inst);
-    for src in ALTING_API.into_iter().chain(["alting_select"]) {
-        let exe = inst.bin.join(format!("{src}_cxx"));
-        run_ok(
-            Command::new("c++")
-                .args(["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-x", "c++"])
-                .args(&cflags)
-                .arg(root().join("tests/c").join(format!("{src}.c")))
-                .args(["-x", "none", "-o"])
-                .arg(&exe)
-                .args(&libs)
-                .arg(format!("-Wl,-rpath,{}", inst.lib().display())),
-            LIMIT,
-            &format!("compiling {src}.c as C++"),
-        );
-        run_client(&exe, &[]);
-    }
-}
-
 #[test]
 fn c_alting_goldsmith_3_processes() {
-    let inst = installed();
-    let exe = compile(inst, "cc", "-std=c99", "alting_goldsmith.c", "alting_goldsmith", false);
+    let exe = compile(installed(), C99, "alting_goldsmith.c", "alting_goldsmith", Link::Dynamic);
     let o = run_alone(Command::new(&exe).arg("600000"), LIMIT, "alting_goldsmith 600000");
     eprint!("{}", o.stdout);
-    assert!(
-        o.status.success(),
-        "alting_goldsmith failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        o.stdout,
-        o.stderr
-    );
+    assert_ok(&o, "alting_goldsmith");
     assert!(o.stdout.contains("events/s"), "no rate reported:\n{}", o.stdout);
 }

@@ -4,69 +4,41 @@
 mod common;
 use common::*;
 
+use std::time::Duration;
+
 #[test]
 fn three_hosts_two_processes_thousand_generations() {
-    let _g = serial();
-    let Some(etcd) = etcd(3) else { return };
-    let name = unique("phases");
-    let hosts = ["h0", "h1", "h2"];
-    let regions = Regions(hosts.iter().map(|h| format!("{name}-{h}")).collect());
-    let dir = etcd.dir().join("files");
-    let mut ws = Workers::new();
-    let mut all = Vec::new();
-    for (h, host) in hosts.iter().enumerate() {
-        for _ in 0..2 {
-            let mut a = args(&name, &regions.0[h], &etcd.endpoints().join(","), "gens");
-            a.push(("gens", "1000".into()));
-            a.push(("procs", "2".into()));
-            a.push(("hosts", hosts.join(",")));
-            a.push(("dir", dir.display().to_string()));
-            all.push(ws.spawn(host, &a));
-        }
-    }
-    ws.await_each(&all, "ready", WATCHDOG);
-    ws.go(&all);
-    ws.await_each(&all, "done", Duration::from_secs(600));
-    for i in &all {
-        assert_eq!(ws.exit_code(*i, WATCHDOG), Some(0), "worker {i}");
-    }
-    let done: Vec<_> = ws.log.iter().filter(|(_, _, l)| l.starts_with("done")).map(|(_, _, l)| l.clone()).collect();
-    println!("{done:?}");
-    // Every generation had exactly one leader per host.
-    for host in 0..3 {
-        let led: u64 = ws
-            .log
-            .iter()
-            .filter(|(i, _, l)| l.starts_with("done") && all[host * 2..host * 2 + 2].contains(i))
-            .map(|(_, _, l)| l.split(' ').nth(3).and_then(|v| v.parse::<u64>().ok()).expect("led count"))
-            .sum();
-        assert_eq!(led, 1000, "host h{host}: leaders per generation");
-    }
+    gens_on_three_hosts("phases", 1000, [&[], &[]]);
 }
-
-use std::time::Duration;
 
 /// Split phase across hosts: on each of 3 hosts one process arrives and awaits (split phase)
 /// while the other waits (blocking), 300 generations with the same phase invariants; each host
 /// still has exactly one leader per generation, whichever kind of call it made.
 #[test]
 fn split_phase_and_blocking_waits_mix_across_three_hosts() {
+    gens_on_three_hosts("split", 300, [&[("split", "1")], &[("split", "0")]]);
+}
+
+/// Runs the worker's `gens` role for `gens` generations on 3 simulated hosts with two processes
+/// each, the `k`-th process of a host with the extra arguments `extra[k]`; every worker must exit
+/// 0, and every generation must have had exactly one leader per host.
+fn gens_on_three_hosts(tag: &str, gens: u64, extra: [&[(&'static str, &str)]; 2]) {
     let _g = serial();
     let Some(etcd) = etcd(3) else { return };
-    let name = unique("split");
+    let name = unique(tag);
     let hosts = ["h0", "h1", "h2"];
     let regions = Regions(hosts.iter().map(|h| format!("{name}-{h}")).collect());
     let dir = etcd.dir().join("files");
     let mut ws = Workers::new();
     let mut all = Vec::new();
     for (h, host) in hosts.iter().enumerate() {
-        for split in ["1", "0"] {
+        for extra in extra {
             let mut a = args(&name, &regions.0[h], &etcd.endpoints().join(","), "gens");
-            a.push(("gens", "300".into()));
+            a.push(("gens", gens.to_string()));
             a.push(("procs", "2".into()));
             a.push(("hosts", hosts.join(",")));
             a.push(("dir", dir.display().to_string()));
-            a.push(("split", split.into()));
+            a.extend(extra.iter().map(|&(k, v)| (k, v.to_owned())));
             all.push(ws.spawn(host, &a));
         }
     }
@@ -76,6 +48,8 @@ fn split_phase_and_blocking_waits_mix_across_three_hosts() {
     for i in &all {
         assert_eq!(ws.exit_code(*i, WATCHDOG), Some(0), "worker {i}");
     }
+    let done: Vec<_> = ws.log.iter().filter(|(_, _, l)| l.starts_with("done")).map(|(_, _, l)| l.clone()).collect();
+    println!("{done:?}");
     for host in 0..3 {
         let led: u64 = ws
             .log
@@ -83,10 +57,8 @@ fn split_phase_and_blocking_waits_mix_across_three_hosts() {
             .filter(|(i, _, l)| l.starts_with("done") && all[host * 2..host * 2 + 2].contains(i))
             .map(|(_, _, l)| l.split(' ').nth(3).and_then(|v| v.parse::<u64>().ok()).expect("led count"))
             .sum();
-        assert_eq!(led, 300, "host h{host}: leaders per generation");
+        assert_eq!(led, gens, "host h{host}: leaders per generation");
     }
-    let done: Vec<_> = ws.log.iter().filter(|(_, _, l)| l.starts_with("done")).map(|(_, _, l)| l.clone()).collect();
-    println!("{done:?}");
 }
 
 /// Members join and leave while two hosts keep meeting: a process of a new host (twice: the host

@@ -258,6 +258,26 @@ unsafe fn open_with(
     }
 }
 
+/// [`open_with`] for the calls that take a config (create, open_or_create): reads `config`, then
+/// opens with `f(name, &config)`.
+///
+/// # Safety
+/// As for `read_config` (`config`) and `open_with` (`name`, `out`).
+unsafe fn open_with_config(
+    name: *const c_char,
+    config: *const muster_region_config,
+    out: *mut *mut muster_region,
+    f: impl FnOnce(&str, &RegionConfig) -> muster_shm::Result<Region>,
+) -> c_int {
+    // SAFETY: forwarded caller guarantee.
+    let cfg = match unsafe { read_config(config) } {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // SAFETY: forwarded caller guarantees.
+    unsafe { open_with(name, out, cfg.cluster.as_ref(), |n| f(n, &cfg)) }
+}
+
 /// Creates the region `name` and opens it.
 ///
 /// The region is a file `/dev/shm/<name>` (plus a sidecar `/dev/shm/.<name>.muster-lock`). It is
@@ -287,15 +307,8 @@ pub unsafe extern "C" fn muster_region_create(
     config: *const muster_region_config,
     out: *mut *mut muster_region,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: forwarded caller guarantee.
-        let cfg = match unsafe { read_config(config) } {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
-        // SAFETY: forwarded caller guarantees.
-        unsafe { open_with(name, out, cfg.cluster.as_ref(), |n| Region::create(n, &cfg)) }
-    })
+    // SAFETY: forwarded caller guarantees.
+    guard(|| unsafe { open_with_config(name, config, out, Region::create) })
 }
 
 /// Opens the existing region `name`, validating its header (magic, layout version, sizes) before
@@ -336,15 +349,8 @@ pub unsafe extern "C" fn muster_region_open_or_create(
     config: *const muster_region_config,
     out: *mut *mut muster_region,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: forwarded caller guarantee.
-        let cfg = match unsafe { read_config(config) } {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
-        // SAFETY: forwarded caller guarantees.
-        unsafe { open_with(name, out, cfg.cluster.as_ref(), |n| Region::open_or_create(n, &cfg)) }
-    })
+    // SAFETY: forwarded caller guarantees.
+    guard(|| unsafe { open_with_config(name, config, out, Region::open_or_create) })
 }
 
 /// Closes a region handle.

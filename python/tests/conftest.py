@@ -9,9 +9,11 @@ import itertools
 import os
 
 import pytest
+from shared_tests import MODULES
 
-#: The test modules that run against both front ends; the others are the native package's own.
-SHARED = ("test_muster.py", "test_alting.py")
+#: The files of the test modules that run against both front ends; the others are the native
+#: package's own.
+SHARED = tuple(m + ".py" for m in MODULES)
 
 _counter = itertools.count()
 

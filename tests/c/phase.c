@@ -20,6 +20,39 @@ struct shared {
     /* then: per generation, a bitmask of arrival indices and a leader count */
 };
 
+/* Generation g of process me: publishes progress g, waits, and checks the arrival index (in
+ * range, not given twice; a leader is counted) and that every peer published progress g or
+ * g + 1. Returns 0, or 1 after saying what was wrong. */
+static int generation(int me, int g, int procs, muster_barrier *barrier, struct shared *sh, uint64_t *masks,
+                      uint32_t *leaders) {
+    int idx, j;
+    uint64_t bit, old;
+    __atomic_store_n(&sh->progress[me], (uint64_t)g, __ATOMIC_RELAXED);
+    idx = muster_barrier_wait(barrier);
+    if (idx < 0 || idx >= procs) {
+        fprintf(stderr, "proc %d gen %d: wait returned %d (%s)\n", me, g, idx, muster_strerror(idx));
+        return 1;
+    }
+    bit = (uint64_t)1 << idx;
+    old = __atomic_fetch_or(&masks[g], bit, __ATOMIC_RELAXED);
+    if (old & bit) {
+        fprintf(stderr, "proc %d gen %d: index %d given twice\n", me, g, idx);
+        return 1;
+    }
+    if (idx == 0) {
+        __atomic_fetch_add(&leaders[g], 1u, __ATOMIC_RELAXED);
+    }
+    for (j = 0; j < procs; j++) {
+        uint64_t p = __atomic_load_n(&sh->progress[j], __ATOMIC_RELAXED);
+        if (p < (uint64_t)g || p > (uint64_t)g + 1) {
+            fprintf(stderr, "proc %d gen %d: peer %d published progress %llu\n", me, g, j,
+                    (unsigned long long)p);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int child(int me, int procs, int generations, int member, struct shared *sh, uint64_t *masks,
                  uint32_t *leaders) {
     muster_region *region = NULL;
@@ -40,31 +73,9 @@ static int child(int me, int procs, int generations, int member, struct shared *
     OK(muster_region_close(region)); /* the barrier handle keeps the mapping */
 
     for (g = 0; g < generations; g++) {
-        int idx;
-        uint64_t bit, old;
         sh->payload[me] = (uint64_t)g * 1000003u + (uint64_t)me;
-        __atomic_store_n(&sh->progress[me], (uint64_t)g, __ATOMIC_RELAXED);
-        idx = muster_barrier_wait(barrier);
-        if (idx < 0 || idx >= procs) {
-            fprintf(stderr, "proc %d gen %d: wait returned %d (%s)\n", me, g, idx, muster_strerror(idx));
+        if (generation(me, g, procs, barrier, sh, masks, leaders) != 0) {
             return 1;
-        }
-        bit = (uint64_t)1 << idx;
-        old = __atomic_fetch_or(&masks[g], bit, __ATOMIC_RELAXED);
-        if (old & bit) {
-            fprintf(stderr, "proc %d gen %d: index %d given twice\n", me, g, idx);
-            return 1;
-        }
-        if (idx == 0) {
-            __atomic_fetch_add(&leaders[g], 1u, __ATOMIC_RELAXED);
-        }
-        for (j = 0; j < procs; j++) {
-            uint64_t p = __atomic_load_n(&sh->progress[j], __ATOMIC_RELAXED);
-            if (p < (uint64_t)g || p > (uint64_t)g + 1) {
-                fprintf(stderr, "proc %d gen %d: peer %d published progress %llu\n", me, g, j,
-                        (unsigned long long)p);
-                return 1;
-            }
         }
         /* The peers' plain writes before generation g are visible; the second barrier keeps them
          * from overwriting payload before everyone has read it. */
@@ -79,28 +90,8 @@ static int child(int me, int procs, int generations, int member, struct shared *
             break;
         }
         /* Odd generations: no payload check (it would race with the next even write). */
-        __atomic_store_n(&sh->progress[me], (uint64_t)g, __ATOMIC_RELAXED);
-        idx = muster_barrier_wait(barrier);
-        if (idx < 0 || idx >= procs) {
-            fprintf(stderr, "proc %d gen %d: wait returned %d (%s)\n", me, g, idx, muster_strerror(idx));
+        if (generation(me, g, procs, barrier, sh, masks, leaders) != 0) {
             return 1;
-        }
-        bit = (uint64_t)1 << idx;
-        old = __atomic_fetch_or(&masks[g], bit, __ATOMIC_RELAXED);
-        if (old & bit) {
-            fprintf(stderr, "proc %d gen %d: index %d given twice\n", me, g, idx);
-            return 1;
-        }
-        if (idx == 0) {
-            __atomic_fetch_add(&leaders[g], 1u, __ATOMIC_RELAXED);
-        }
-        for (j = 0; j < procs; j++) {
-            uint64_t p = __atomic_load_n(&sh->progress[j], __ATOMIC_RELAXED);
-            if (p < (uint64_t)g || p > (uint64_t)g + 1) {
-                fprintf(stderr, "proc %d gen %d: peer %d published progress %llu\n", me, g, j,
-                        (unsigned long long)p);
-                return 1;
-            }
         }
     }
     OK(muster_barrier_close(barrier));

@@ -31,12 +31,9 @@ static void non_member_timeouts(muster_region *r) {
     OK(muster_barrier_open(r, "three", 3, &three));
     pid = fork_child();
     if (pid == 0) {
-        muster_region *cr = NULL;
-        muster_barrier *cb = NULL;
-        int rc;
-        open_test_region(&cr);
-        OK(muster_barrier_open(cr, "three", 3, &cb));
-        rc = muster_barrier_wait(cb);
+        muster_barrier *cb = child_barrier("three", 3);
+        int rc = muster_barrier_wait(cb);
+        OK(muster_barrier_close(cb));
         exit(rc == MUSTER_EBROKEN ? 0 : 1);
     }
     WAIT_FOR(muster_barrier_waiting(three) == 1);
@@ -48,12 +45,9 @@ static void non_member_timeouts(muster_region *r) {
     /* A timed wait that completes in time succeeds with a distinct index. */
     pid = fork_child();
     if (pid == 0) {
-        muster_region *cr = NULL;
-        muster_barrier *cb = NULL;
-        int rc;
-        open_test_region(&cr);
-        OK(muster_barrier_open(cr, "nm", 2, &cb));
-        rc = muster_barrier_wait_timeout(cb, 20000 * MS);
+        muster_barrier *cb = child_barrier("nm", 2);
+        int rc = muster_barrier_wait_timeout(cb, 20000 * MS);
+        OK(muster_barrier_close(cb));
         exit(rc == 0 || rc == 1 ? 10 + rc : 1);
     }
     {

@@ -16,7 +16,6 @@ import unittest
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SHARED = os.path.normpath(os.path.join(_HERE, "..", "..", "python", "tests"))
-_SHARED_MODULES = ("test_muster", "test_alting")
 
 # The shared tests (and the spawned children, which inherit the environment) take the front end
 # from MUSTER_IMPL: here it is this module.
@@ -28,13 +27,14 @@ for _path in (_SHARED, _HERE):
 
 import muster  # noqa: E402
 import test_muster as shared  # noqa: E402
+from shared_tests import MODULES as SHARED_MODULES  # noqa: E402
 
 STEP = shared.STEP
 
 
 def load_tests(loader, tests, pattern):
     """unittest's hook: this module's tests plus the shared ones."""
-    for name in _SHARED_MODULES:
+    for name in SHARED_MODULES:
         tests.addTests(loader.loadTestsFromModule(__import__(name)))
     return tests
 

@@ -195,8 +195,18 @@ fn join_leave(a: &Args, region: &Region, config: &ClusterConfig) {
     println!("left");
 }
 
-/// Prints `lat <ns per generation> ...` for `--gens N` generations after `--warmup W`.
-fn report(times: &mut [u64]) {
+/// Times `--gens N` calls of `generation` after `--warmup W` untimed ones and prints
+/// `lat mean <ns> p50 .. p90 .. p99 .. n N`.
+fn timed(a: &Args, mut generation: impl FnMut()) {
+    let (w, n) = (a.num("warmup", 20), a.num("gens", 200));
+    let mut times = Vec::with_capacity(n as usize);
+    for i in 0..w + n {
+        let t = Instant::now();
+        generation();
+        if i >= w {
+            times.push(t.elapsed().as_nanos() as u64);
+        }
+    }
     times.sort_unstable();
     let pick = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
     let mean = times.iter().sum::<u64>() / times.len().max(1) as u64;
@@ -207,47 +217,26 @@ fn bench_cluster(a: &Args, region: &Region, config: &ClusterConfig) {
     let cluster = connect(a, region, config);
     let b = cluster.join(&a.get("barrier")).unwrap_or_else(|e| fail(&format!("join: {e}")));
     go();
-    let (w, n) = (a.num("warmup", 20), a.num("gens", 200));
-    let mut times = Vec::with_capacity(n as usize);
-    for i in 0..w + n {
-        let t = Instant::now();
+    timed(a, || {
         b.wait_timeout(Duration::from_secs(60)).unwrap_or_else(|e| fail(&format!("wait: {e}")));
-        if i >= w {
-            times.push(t.elapsed().as_nanos() as u64);
-        }
-    }
-    report(&mut times);
+    });
 }
 
 fn bench_recipe(a: &Args, config: &ClusterConfig) {
     let parties = a.num("parties", 6) as usize;
-    let (w, n) = (a.num("warmup", 20), a.num("gens", 200));
     let mut r = recipe::DoubleBarrier::connect(config, &format!("/muster-recipe/{}", a.get("name")), parties)
         .unwrap_or_else(|e| fail(&format!("connect: {e}")));
     go();
-    let mut times = Vec::with_capacity(n as usize);
-    for i in 0..w + n {
-        let t = Instant::now();
+    timed(a, || {
         r.enter().unwrap_or_else(|e| fail(&format!("enter: {e}")));
         r.leave().unwrap_or_else(|e| fail(&format!("leave: {e}")));
-        if i >= w {
-            times.push(t.elapsed().as_nanos() as u64);
-        }
-    }
-    report(&mut times);
+    });
 }
 
 fn bench_local(a: &Args, region: &Region) {
     let b = region.join(&a.get("barrier")).unwrap_or_else(|e| fail(&format!("join: {e}")));
     go();
-    let (w, n) = (a.num("warmup", 20), a.num("gens", 200));
-    let mut times = Vec::with_capacity(n as usize);
-    for i in 0..w + n {
-        let t = Instant::now();
+    timed(a, || {
         b.wait_timeout(Duration::from_secs(60)).unwrap_or_else(|e| fail(&format!("wait: {e}")));
-        if i >= w {
-            times.push(t.elapsed().as_nanos() as u64);
-        }
-    }
-    report(&mut times);
+    });
 }
