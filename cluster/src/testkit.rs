@@ -40,19 +40,20 @@ pub struct EtcdCluster {
     members: Vec<Member>,
 }
 
-/// Where members keep their data: tmpfs (`/dev/shm`) where it is writable, else the temp dir.
-/// A test cluster needs no durability, and every Raft write (each beat, each vote of an
-/// election) waits for an fsync: on a slow CI disk that stretched a leader election past a
-/// worker's 2 s lease TTL, and the survivors of a fault test reported etcd unavailable. The
-/// directory name starts with `.`, so region listings and `muster clean` skip it.
-fn data_root() -> std::path::PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
-    let probe = shm.join(format!(".muster-etcd-probe-{}", std::process::id()));
-    if std::fs::create_dir(&probe).is_ok() {
-        let _ = std::fs::remove_dir(&probe);
-        return shm.to_path_buf();
+/// Creates the directory the members keep their data in: `/dev/shm/.<token>` (tmpfs) where that
+/// can be created, else `<temp dir>/.<token>`. A test cluster needs no durability, and every
+/// Raft write (each beat, each vote of an election) waits for an fsync: on a slow CI disk that
+/// stretched a leader election past a worker's 2 s lease TTL, and the survivors of a fault test
+/// reported etcd unavailable. The name starts with `.`, so region listings and `muster clean`
+/// skip it.
+fn data_dir(token: &str) -> std::io::Result<std::path::PathBuf> {
+    let shm = std::path::Path::new("/dev/shm").join(format!(".{token}"));
+    if std::fs::create_dir_all(&shm).is_ok() {
+        return Ok(shm);
     }
-    std::env::temp_dir()
+    let tmp = std::env::temp_dir().join(format!(".{token}"));
+    std::fs::create_dir_all(&tmp)?;
+    Ok(tmp)
 }
 
 fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
@@ -66,8 +67,7 @@ impl EtcdCluster {
     pub fn start(n: usize) -> std::io::Result<EtcdCluster> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let token = format!("muster-{}-{nanos}", std::process::id());
-        let dir = data_root().join(format!(".{token}"));
-        std::fs::create_dir_all(&dir)?;
+        let dir = data_dir(&token)?;
         let ports = free_ports(2 * n)?;
         let members = (0..n)
             .map(|i| Member { name: format!("m{i}"), client: ports[2 * i], peer: ports[2 * i + 1], child: None })

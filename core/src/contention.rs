@@ -19,7 +19,8 @@
 //!   CPUs and the barrier's awake parties (those not asleep in the kernel, when the barrier counts
 //!   them) means foreign work is runnable: busy. (One could be a kernel worker passing by.)
 //!   The sample also decides how long a spin may last: with more runnable tasks than CPUs, a
-//!   partner that has not arrived may be queued behind the spinner on its own CPU ([`crate::wait::WaitPolicy::busy_spin_ns`]).
+//!   partner that has not arrived may be queued behind the spinner on its own CPU
+//!   ([`crate::wait::WaitPolicy::busy_spin_ns`]).
 //! * **Whether yields are followed by progress.** In between, the wait yields and times each
 //!   yield. One that took [`Tuning::slow_yield_ns`] or more without bringing the awaited event
 //!   ran somebody else's slice: the machine is busy. That verdict is held for a while

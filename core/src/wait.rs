@@ -46,9 +46,10 @@
 //!
 //! How long to spin is learnt per handle ([`Adaptive`]: the length of recent waits, sleeps
 //! included, so a partner's wake-up latency is learnt and then spun through instead of slept
-//! through), and capped at [`WaitPolicy::busy_spin_ns`] while the load sample shows more runnable tasks than
-//! CPUs (the partner may be queued behind the spinner). Barrier cells count their sleeping waiters
-//! ([`Peers::asleep`]), so a load sample is judged against the parties that can be runnable.
+//! through), and capped at [`WaitPolicy::busy_spin_ns`] while the load sample shows more
+//! runnable tasks than CPUs (the partner may be queued behind the spinner). Barrier cells count
+//! their sleeping waiters ([`Peers::asleep`]), so a load sample is judged against the parties
+//! that can be runnable.
 
 use crate::contention::{Contention, Load};
 use crate::sync::{spin_hint, AtomicU32, Ordering};
@@ -88,9 +89,9 @@ pub struct WaitPolicy {
     /// Busy-spin budget when the barrier's parties fit on the CPUs.
     pub spin_ns: u64,
     /// The spin budget instead while tasks wait for a CPU (more runnable tasks than CPUs; see
-    /// [`Contention::quiet`]): long enough to catch a partner that is being woken
-    /// on another CPU (a few µs on a VM), short enough that a partner queued behind us on *our*
-    /// CPU is not kept off it for long.
+    /// [`Contention::quiet`]): long enough to catch a partner that is being woken on another CPU
+    /// (a few µs on a VM), short enough that a partner queued behind us on *our* CPU is not kept
+    /// off it for long.
     pub busy_spin_ns: u64,
     /// Busy-spin iterations when parties outnumber CPUs.
     pub oversubscribed_spins: u32,
@@ -365,8 +366,8 @@ fn wait_slow<T, P: Parker + ?Sized>(
                 budget = 0;
             }
         }
-        // Recent waits outlasted even the busy spin budget and tasks wait for a CPU: a spin could not
-        // catch the partner, so do not start one (the clock read this needs is paid only by
+        // Recent waits outlasted even the busy spin budget and tasks wait for a CPU: a spin could
+        // not catch the partner, so do not start one (the clock read this needs is paid only by
         // handles whose waits are long anyway, never on the quiet fast path).
         if let (Some(c), Some(a)) = (sense, adapt) {
             if budget > 0 && a.average_ns() > policy.busy_spin_ns {

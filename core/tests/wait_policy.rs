@@ -459,32 +459,29 @@ fn a_sleeper_is_counted_while_it_sleeps() {
 
 #[test]
 fn with_tasks_waiting_for_a_cpu_spinning_stops_at_the_busy_budget() {
+    // A 2-party wait on 2 CPUs whose partner comes after 40 µs, with `running` runnable tasks.
+    let wait_40us = |running: u32| {
+        let m = Fake::sensing(2);
+        m.running.set(Some(running));
+        m.check_cost.set(30);
+        let adapt = Adaptive::new();
+        assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
+        m
+    };
     // More runnable tasks than CPUs: a partner that is not here yet may be queued behind us on
     // our own CPU, so spinning past `busy_spin_ns` only delays it.
-    let m = Fake::sensing(2);
-    m.running.set(Some(3));
-    m.check_cost.set(30);
-    let adapt = Adaptive::new();
-    assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
+    let m = wait_40us(3);
     let spun = u64::from(m.checks.get()) * 30;
     assert!(spun <= policy().busy_spin_ns + 4 * US, "spun {spun} ns before giving up");
     assert!(m.yields.get() + m.parks.get() >= 1);
     // With an idle CPU the full spin budget applies.
-    let m = Fake::sensing(2);
-    m.running.set(Some(1));
-    m.check_cost.set(30);
-    let adapt = Adaptive::new();
-    assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
+    let m = wait_40us(1);
     assert_eq!(m.yields.get() + m.parks.get(), 0, "a 40 µs wait fits the quiet spin budget");
     // As many runnable tasks as CPUs (the two parties of a 2-CPU barrier, both spinning): nobody
     // waits for a CPU, so the full budget applies too. (Capping it here sent every wait the
     // partner took over 3 µs to reach on to yield and sleep: quiet N = 2 cost 0.42-0.60 µs per
     // episode instead of 0.30 µs.)
-    let m = Fake::sensing(2);
-    m.running.set(Some(2));
-    m.check_cost.set(30);
-    let adapt = Adaptive::new();
-    assert_eq!(m.wait(&policy(), 2, 40 * US, Some(&adapt)), Ok(()));
+    let m = wait_40us(2);
     assert_eq!(m.yields.get() + m.parks.get(), 0, "two spinning parties on two CPUs keep the quiet budget");
 }
 

@@ -15,7 +15,8 @@
 //! yet reads as busy; so do compiler jobs and the like that block often and give a yield's CPU
 //! back within microseconds. So by default the count alone never stops yields (slow yields do;
 //! see [`Tuning::busy_samples`]); it lifts busy verdicts (an idle CPU) and caps spinning while
-//! more tasks are runnable than there are CPUs. `MUSTER_LOAD_BUSY=1` lets a busy count stop yields by itself.
+//! more tasks are runnable than there are CPUs. `MUSTER_LOAD_BUSY=1` lets a busy count stop
+//! yields by itself.
 //!
 //! Where the file cannot be read (not Linux, a sandbox without `/proc`), the sample is `None` and
 //! the policy decides from yield timings alone.
