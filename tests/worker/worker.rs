@@ -97,6 +97,7 @@ fn goldsmith(a: &[String]) {
     let rounds = num(a, 4);
     let log = Log::open(&a[5]);
     let stride = num(a, 6) as usize;
+    let min_per_barrier = num(a, 7);
     let names = ["a", "b", "c"];
     // (barrier, front-end index) offered by each process.
     let offers = [[(0usize, 0u32), (1, 0)], [(1, 1), (2, 0)], [(2, 1), (0, 1)]];
@@ -110,19 +111,27 @@ fn goldsmith(a: &[String]) {
     }
     say("ready");
     let mut n = 0usize;
+    // The last ticket seen on each of this process's two barriers (= how often it fired).
+    let mut last = [0u32; 2];
     let t0 = std::time::Instant::now();
-    while log.at(3).load(Ordering::SeqCst) == 0 {
+    // Word 3 gathers the stop condition: bit p = both of process p's barriers fired
+    // `min_per_barrier` times, bit 3 = some process logged `rounds` events.
+    while log.at(3).load(Ordering::SeqCst) != GOLDSMITH_DONE {
         match alt.select(muster::Select::Fair, Some(std::time::Duration::from_millis(50))) {
             Ok(g) => {
                 let ticket = alt.ticket().unwrap_or_else(|e| fail(format!("ticket: {e}"))).unwrap_or(0);
                 if n >= stride {
-                    fail("log full".into());
+                    fail(format!("log full before every barrier fired {min_per_barrier} times ({last:?})"));
                 }
                 log.at(4 + me * stride + n).store(((offers[me][g].0 as u32) << 24) | ticket, Ordering::SeqCst);
                 n += 1;
                 log.at(me).store(n as u32, Ordering::SeqCst);
+                last[g] = ticket;
+                if last.iter().all(|&t| t >= min_per_barrier) {
+                    log.at(3).fetch_or(1 << me, Ordering::SeqCst);
+                }
                 if n as u32 >= rounds {
-                    log.at(3).store(1, Ordering::SeqCst);
+                    log.at(3).fetch_or(1 << 3, Ordering::SeqCst);
                 }
             }
             Err(muster::Error::Timeout) => {}
@@ -131,6 +140,9 @@ fn goldsmith(a: &[String]) {
     }
     say(&format!("done {n} {}", t0.elapsed().as_nanos()));
 }
+
+/// [`goldsmith`]'s stop word once all three processes and the round count are satisfied.
+const GOLDSMITH_DONE: u32 = 0b1111;
 
 fn say(s: &str) {
     let mut o = std::io::stdout().lock();
