@@ -105,6 +105,42 @@ fn action_runs_once_per_generation_before_release() {
 }
 
 #[test]
+fn try_arrive_does_not_wait_for_a_running_action_and_poll_ticket_spins_as_asked() {
+    let (_n, r) = region("sp-try");
+    let first = r.barrier("b", 2).unwrap();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (in_tx, in_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let last = r.barrier("b", 2).unwrap().with_action(move || {
+        in_tx.send(()).map_err(|e| e.to_string())?;
+        go_rx.lock().map_err(|e| e.to_string())?.recv().map_err(|e| e.to_string())
+    });
+    let a = first.try_arrive().unwrap().expect("nothing is running: the arrival happens");
+    assert!(!first.poll_ticket(a.ticket, Duration::ZERO).unwrap());
+    let t0 = Instant::now();
+    assert!(!first.poll_ticket(a.ticket, Duration::from_millis(5)).unwrap());
+    assert!(t0.elapsed() >= Duration::from_millis(5), "poll_ticket gave up before its spin ended");
+    assert_eq!(first.waiting(), 1, "polling changes nothing");
+    // The last arrival runs its (blocking) action in another thread.
+    let runner = std::thread::spawn(move || last.wait().map(|w| w.index));
+    in_rx.recv_timeout(WATCHDOG).unwrap();
+    let t0 = Instant::now();
+    assert!(first.try_arrive().unwrap().is_none(), "an arrival during the action would have to wait");
+    assert!(t0.elapsed() < Duration::from_millis(500), "try_arrive waited");
+    assert!(!first.poll_ticket(a.ticket, Duration::from_micros(100)).unwrap(), "released before the action ended");
+    go_tx.send(()).unwrap();
+    assert!(first.poll_ticket(a.ticket, WATCHDOG).unwrap());
+    assert_eq!(runner.join().unwrap().unwrap(), 1);
+    // The refused arrival did nothing: the next generation starts empty, and a break is reported.
+    assert_eq!(first.waiting(), 0);
+    let b = first.try_arrive().unwrap().unwrap();
+    assert_eq!(b.index, 0);
+    first.abort().unwrap();
+    assert!(matches!(first.poll_ticket(b.ticket, Duration::from_micros(100)), Err(Error::Broken)));
+    assert!(matches!(first.try_arrive(), Err(Error::Broken)));
+}
+
+#[test]
 fn failing_or_panicking_action_breaks_the_generation_for_all() {
     let (_n, r) = region("sp-fail");
     for panics in [false, true] {

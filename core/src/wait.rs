@@ -219,6 +219,13 @@ pub enum Poll<T> {
     Pending,
 }
 
+impl<T> Poll<T> {
+    /// Whether this is [`Poll::Pending`].
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Poll::Pending)
+    }
+}
+
 /// Who a wait waits with.
 #[derive(Clone, Copy, Debug)]
 pub struct Peers<'a> {

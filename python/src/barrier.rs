@@ -124,7 +124,8 @@ impl Barrier {
     /// everyone (like ``threading.Barrier``); a member is resigned instead (later waits raise
     /// :class:`CancelledError` until it enrolls again). A broken barrier raises
     /// :class:`BrokenBarrierError` (:class:`PeerDiedError` if a member process died). The GIL is
-    /// released while waiting.
+    /// released while waiting (without a timeout, after a spin of at most 3 µs holding it: a
+    /// quick hand-off then costs no GIL round trip).
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<u32> {
         let b = self.handle()?;

@@ -8,8 +8,16 @@
 //! there and the exception propagates; the arrival stands (an await's timeout changes nothing),
 //! so the generation completes and releases the others once the remaining parties arrive, as if
 //! the interrupted caller were still waiting. The exception carries the arrival's ticket as
-//! `muster_ticket`, for `await_` to resume the wait. The first slice runs in the same GIL release as
-//! the arrival, so an uninterrupted wait costs one release, as `Barrier::wait` would.
+//! `muster_ticket`, for `await_` to resume the wait.
+//!
+//! **The hand-off with the GIL held.** Releasing and re-taking the GIL costs about as much as a
+//! whole quiet two-process hand-off in Rust, so `wait()` first arrives and spins for
+//! [`GIL_SPIN`] *holding* the GIL (`Barrier::try_arrive`, `Barrier::poll_ticket`: neither
+//! blocks, yields nor sleeps), and only a wait that outlasts that releases the GIL and blocks.
+//! The spin is bounded and short, so threads of this process that need the GIL (a partner thread
+//! arriving at the same barrier, a completion action another thread runs) lose at most
+//! [`GIL_SPIN`]; an arrival that would have to wait for a completion action still running
+//! (which may need the GIL) takes the blocking path at once instead.
 //!
 //! **Completion action.** `action` is called, with the GIL, by the last party to arrive, before
 //! anyone is released (in whichever process that party is: each process's handle carries the
@@ -27,6 +35,9 @@ use crate::errors::{err, wait_err};
 
 /// How long one GIL-released slice of an interruptible wait lasts.
 pub const SLICE: Duration = Duration::from_millis(50);
+
+/// How long `wait()` spins holding the GIL before it releases it to block (see the module docs).
+pub const GIL_SPIN: Duration = Duration::from_micros(3);
 
 thread_local! {
     /// The exception of a completion action that failed on this thread (re-raised by the call
@@ -76,8 +87,22 @@ fn await_sliced(
     }
 }
 
-/// `wait()` without a timeout: arrive, await in slices (interruptible), return the index.
+/// `wait()` without a timeout: arrive, spin briefly with the GIL, then await in slices
+/// (interruptible), return the index.
 pub fn wait_forever(py: Python<'_>, b: &muster::Barrier) -> PyResult<u32> {
+    if let Some(a) = b.try_arrive().map_err(|e| barrier_err(py, e))? {
+        if b.poll_ticket(a.ticket, GIL_SPIN).map_err(|e| barrier_err(py, e))? {
+            return Ok(a.index);
+        }
+        let first = py.detach(|| b.await_ticket(a.ticket, Some(SLICE)));
+        return match await_sliced(py, b, a.ticket, None, first)? {
+            Ok(()) => Ok(a.index),
+            Err(e) => Err(barrier_err(py, e)),
+        };
+    }
+    // The previous generation's completion action is running (perhaps in a thread of this
+    // process that needs the GIL): arrive with the GIL released. The first slice runs in the
+    // same release.
     let (arrival, first): (Arrival, _) = py
         .detach(|| {
             let a = b.arrive()?;

@@ -100,6 +100,37 @@ def test_action_runs_once_before_release(region):
     assert all(n >= parties * (g + 1) for g, n in enumerate(log))
 
 
+def test_an_arrival_while_another_thread_runs_the_action_does_not_hold_the_gil(region):
+    # wait() arrives and spins holding the GIL; an arrival that meets a completion action still
+    # running (here in another thread, sleeping, then needing the GIL back) must block without it.
+    in_action = threading.Event()
+    log = []
+
+    def action():
+        in_action.set()
+        time.sleep(0.2)
+        log.append(threading.current_thread().name)
+
+    b = muster.Barrier(region, "trip", 2, action=action)
+    done = []
+
+    def party():
+        b.wait()
+        done.append(threading.current_thread().name)
+
+    first = [threading.Thread(target=party, name="p%d" % i, daemon=True) for i in range(2)]
+    for t in first:
+        t.start()
+    assert in_action.wait(STEP)
+    late = [threading.Thread(target=party, name="q%d" % i, daemon=True) for i in range(2)]
+    for t in late:
+        t.start()
+    for t in first + late:
+        t.join(STEP)
+        assert not t.is_alive(), "a wait hung (an arrival blocked holding the GIL?)"
+    assert len(log) == 2 and sorted(done) == ["p0", "p1", "q0", "q1"]
+
+
 def test_action_exception_breaks_the_barrier(region):
     def action():
         raise ValueError("no")

@@ -425,7 +425,7 @@ impl Barrier {
     /// One arrival (plain or dropping), waiting out a completion action of the previous
     /// generation, and running this handle's action if the arrival completes the generation.
     /// `deadline_ns` bounds only the wait for a previous generation's action (then
-    /// [`Error::Timeout`], nothing done).
+    /// [`Error::Timeout`], nothing done; a deadline already past does not wait at all).
     fn arrive_raw(&self, drop: bool, deadline_ns: Option<u64>) -> Result<Ticket> {
         let cell = self.cell()?;
         let parker = &self.region.parker;
@@ -455,6 +455,9 @@ impl Barrier {
                     return Ok(t);
                 }
                 Err(StateError::Tripping) => {
+                    if deadline_ns.is_some_and(|d| crate::futex::monotonic_ns() >= d) {
+                        return Err(Error::Timeout);
+                    }
                     let watch = || self.region.check_members(self.index);
                     if !cell.wait_trip(parker, process_policy(), deadline_ns, watch) {
                         return Err(Error::Timeout);
@@ -562,8 +565,25 @@ impl Barrier {
     /// completion action runs first. A member may not arrive again before the generation of its
     /// previous arrival ended ([`Error::Misuse`]).
     pub fn arrive(&self) -> Result<Arrival> {
+        self.arrive_split(None)
+    }
+
+    /// Split phase without blocking: [`Barrier::arrive`], except that where the previous
+    /// generation's completion action is still running (the only thing an arrival waits for) it
+    /// returns `Ok(None)` at once and nothing is done. Never yields or sleeps (a completion
+    /// action that this arrival runs runs in this call, as with `arrive`). For callers that must
+    /// not block where they are, e.g. holding an interpreter lock the running action may need.
+    pub fn try_arrive(&self) -> Result<Option<Arrival>> {
+        match self.arrive_split(Some(0)) {
+            Ok(a) => Ok(Some(a)),
+            Err(Error::Timeout) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn arrive_split(&self, deadline_ns: Option<u64>) -> Result<Arrival> {
         let _guard = self.admit()?;
-        let t = self.arrive_raw(false, None)?;
+        let t = self.arrive_raw(false, deadline_ns)?;
         let ticket = self.make_ticket(t.generation);
         if self.membership {
             self.pending.store(ticket, Ordering::Release);
@@ -633,9 +653,38 @@ impl Barrier {
     /// Split phase: whether the generation of `ticket` has completed (`Ok(false)`: not yet; a
     /// broken generation gives its error).
     pub fn is_complete(&self, ticket: u64) -> Result<bool> {
+        self.poll_ticket(ticket, Duration::ZERO)
+    }
+
+    /// Split phase: [`Barrier::is_complete`] that busy-polls for up to `spin` before answering
+    /// `Ok(false)`. It only spins (no yield, no sleep, no liveness checks: a dead peer is noticed
+    /// by the blocking [`Barrier::await_ticket`]), so keep `spin` to microseconds; it is for
+    /// callers that want the fast hand-off of a spinning wait without leaving where they are
+    /// (Python's `wait()` spins here holding the GIL before it releases it to block).
+    pub fn poll_ticket(&self, ticket: u64, spin: Duration) -> Result<bool> {
         self.check_process()?;
         let t = self.check_ticket(ticket)?;
-        match self.cell()?.outcome_now(&t) {
+        let cell = self.cell()?;
+        // The first look reads the word (never lags); spinning reads the mirror, which arrivals
+        // do not need exclusively (see the cell's "Waiting" docs), and the last look the word.
+        let mut outcome = cell.outcome_now(&t);
+        if outcome.is_pending() && !spin.is_zero() {
+            let end = deadline_after(spin);
+            'spin: loop {
+                for _ in 0..32 {
+                    std::hint::spin_loop();
+                    outcome = cell.outcome(&t);
+                    if !outcome.is_pending() {
+                        break 'spin;
+                    }
+                }
+                if crate::futex::monotonic_ns() >= end {
+                    outcome = cell.outcome_now(&t);
+                    break;
+                }
+            }
+        }
+        match outcome {
             Poll::Pending => Ok(false),
             Poll::Ready(Ok(())) => Ok(true),
             Poll::Ready(Err(r)) => Err(map_reason(r)),
