@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Python benchmark: per-wait cost of muster.Barrier (the native package), the ctypes module
 # over libmuster (tests/python/muster.py) and multiprocessing.Barrier, at N = 2 and 4 processes,
-# plus the Rust figure for the same barrier (muster-demo) to compare with.
+# and the Rust figure for the same barrier (muster-demo), in interleaved rounds.
 #
-#   scripts/bench-python.sh [ARGS]     # ARGS go to python/bench/barrier_bench.py (--n 2,4 --phases 5)
+#   scripts/bench-python.sh [ARGS]     # ARGS go to python/bench/barrier_bench.py
+#                                      # (--n 2,4 --phases 5 --rounds 3)
 #
 # Installs the package into target/python-venv (created if missing; pip fetches maturin).
 # Environment: PYTHON (default python3), CARGO (default cargo), CARGO_TARGET_DIR (default ROOT/target).
@@ -23,8 +24,5 @@ venv=$target/python-venv
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check ./python
 
-echo "== Rust: muster-demo --procs 2,4 (ns per episode, per phase)"
-"$target/release/muster-demo" --procs 2,4
-echo "== Python"
 MUSTER_LIB=$target/release/libmuster.so MUSTER_CTYPES=$root/tests/python/muster.py \
-    "$venv/bin/python" python/bench/barrier_bench.py "$@"
+    "$venv/bin/python" python/bench/barrier_bench.py --rust "$target/release/muster-demo" "$@"

@@ -5,10 +5,15 @@
   needs ``MUSTER_LIB``, the path of ``libmuster.so``, and ``MUSTER_CTYPES``, the module's path);
 * ``multiprocessing``: :class:`multiprocessing.Barrier` (a Condition over semaphores).
 
-Usage: ``python python/bench/barrier_bench.py [--n 2,4] [--phases 5] [--systems native,ctypes,multiprocessing]``
-(scripts/bench-python.sh runs it with everything in place). Method, as in ``muster-demo``: N
-spawned processes meet once, then run ``phases`` phases of E waits; process 0 times each phase.
-The figure is the median phase's time divided by E (ns per wait, i.e. per barrier episode).
+Usage: ``python python/bench/barrier_bench.py [--n 2,4] [--phases 5] [--rounds 3]
+[--systems native,ctypes,multiprocessing] [--rust PATH/muster-demo]`` (scripts/bench-python.sh runs
+it with everything in place). Method, as in ``muster-demo``: N spawned processes meet once, then
+run ``phases`` phases of E waits; process 0 times each phase. A system's figure in a round is the
+median phase's time divided by E (ns per wait, i.e. per barrier episode). With ``--rust``, the
+same loop in Rust (``muster-demo --procs N``, median of its phases) is one more system. Rounds
+interleave the systems (round r of every system in turn), so a drift of the machine (on a VM:
+where the vCPUs land) hits all alike; the report gives each system's median over rounds, and the
+ratios per round and their median.
 """
 
 import argparse
@@ -16,6 +21,7 @@ import importlib.util
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -95,38 +101,70 @@ def run(system, n, phases):
         muster.Region.unlink(region_name)
 
 
+def run_rust(demo, n):
+    """ns per episode of each phase of `muster-demo --procs n` (the Rust loop)."""
+    out = subprocess.run([demo, "--procs", str(n)], capture_output=True, text=True, timeout=STEP, check=True)
+    times = [float(line.split()[2]) for line in out.stdout.splitlines() if line.strip().startswith("phase ")]
+    if not times:
+        raise RuntimeError("muster-demo printed no phases: %r" % out.stdout)
+    return times
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", default="2,4", help="process counts, comma-separated (default 2,4)")
     ap.add_argument("--phases", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     ap.add_argument("--systems", default="native,ctypes,multiprocessing")
+    ap.add_argument("--rust", help="path of muster-demo: measure the Rust loop too, interleaved")
     args = ap.parse_args(argv)
     ns = [int(x) for x in args.n.split(",")]
     systems = args.systems.split(",")
+    if args.rust:
+        systems.insert(0, "rust")
     if "ctypes" in systems and not (os.environ.get("MUSTER_CTYPES") and os.environ.get("MUSTER_LIB")):
         print("ctypes: skipped (MUSTER_CTYPES / MUSTER_LIB not set)", file=sys.stderr)
         systems.remove("ctypes")
     print(
-        "barrier_bench: Python %s, %d CPUs, %d phases; ns per wait (median phase, min..max)"
-        % (sys.version.split()[0], os.cpu_count(), args.phases)
+        "barrier_bench: Python %s, %d CPUs, %d phases, %d interleaved rounds; ns per wait (median phase, min..max)"
+        % (sys.version.split()[0], os.cpu_count(), args.phases, args.rounds)
     )
-    table = {}
+    rounds = {}  # (system, n) -> median of each round
+    for r in range(args.rounds):
+        for n in ns:
+            for system in systems:
+                times = run_rust(args.rust, n) if system == "rust" else run(system, n, args.phases)
+                rounds.setdefault((system, n), []).append(statistics.median(times))
+                per = "muster-demo" if system == "rust" else "%d waits per phase" % EPISODES[system]
+                print(
+                    "  round %d N=%d %-16s %12.0f ns   (%.0f..%.0f, %s)"
+                    % (r + 1, n, system, statistics.median(times), min(times), max(times), per)
+                )
+                sys.stdout.flush()
+    print("summary: median over %d rounds (min..max of the rounds)" % args.rounds)
     for n in ns:
         for system in systems:
-            times = run(system, n, args.phases)
-            table[(system, n)] = statistics.median(times)
+            v = rounds[(system, n)]
+            print("  N=%d %-16s %12.0f ns   (%.0f..%.0f)" % (n, system, statistics.median(v), min(v), max(v)))
+
+    def ratio(num, den, n, fmt):
+        a, b = rounds.get((num, n)), rounds.get((den, n))
+        if a and b:
+            per = [x / y for x, y in zip(a, b)]
             print(
-                "  N=%d %-16s %12.0f ns   (%.0f..%.0f, %d waits per phase)"
-                % (n, system, statistics.median(times), min(times), max(times), EPISODES[system])
+                "  N=%d %s: %s (rounds: %s)"
+                % (n, ratio_name[(num, den)], fmt % statistics.median(per), ", ".join(fmt % x for x in per))
             )
-            sys.stdout.flush()
+
+    ratio_name = {
+        ("multiprocessing", "native"): "multiprocessing.Barrier / muster.Barrier",
+        ("ctypes", "native"): "ctypes / native",
+        ("native", "rust"): "native / Rust",
+    }
     for n in ns:
-        nat, mp = table.get(("native", n)), table.get(("multiprocessing", n))
-        if nat and mp:
-            print("  N=%d multiprocessing.Barrier / muster.Barrier: %.0fx" % (n, mp / nat))
-        ct = table.get(("ctypes", n))
-        if nat and ct:
-            print("  N=%d ctypes / native: %.1fx" % (n, ct / nat))
+        ratio("multiprocessing", "native", n, "%.0fx")
+        ratio("ctypes", "native", n, "%.1fx")
+        ratio("native", "rust", n, "%.2fx")
 
 
 if __name__ == "__main__":
