@@ -1,0 +1,146 @@
+//! Split phase (see "Split phase" in the module docs of `barrier`): [`Barrier::arrive`],
+//! [`Barrier::try_arrive`], [`Barrier::arrive_and_drop`], and the tickets they return:
+//! [`Barrier::await_ticket`], [`Barrier::is_complete`], [`Barrier::poll_ticket`].
+
+use super::{deadline_after, map_reason, Arrival, Barrier, WaitGuard, DROPPED, MEMBER};
+use crate::error::{Error, Result};
+use muster_core::barrier::{Ticket, WaitError};
+use muster_core::sync::Ordering;
+use muster_core::wait::Poll;
+use std::time::Duration;
+
+impl Barrier {
+    /// Split phase: arrives and returns at once with the arrival index and a ticket for
+    /// [`Barrier::await_ticket`]. If this arrival completes the generation, this handle's
+    /// completion action runs first. A member may not arrive again before the generation of its
+    /// previous arrival ended ([`Error::Misuse`]).
+    pub fn arrive(&self) -> Result<Arrival> {
+        self.arrive_split(None)
+    }
+
+    /// Split phase without blocking: [`Barrier::arrive`], except that where the previous
+    /// generation's completion action is still running (the only thing an arrival waits for) it
+    /// returns `Ok(None)` at once and nothing is done. Never yields or sleeps (a completion
+    /// action that this arrival runs runs in this call, as with `arrive`). For callers that must
+    /// not block where they are, e.g. holding an interpreter lock the running action may need.
+    pub fn try_arrive(&self) -> Result<Option<Arrival>> {
+        match self.arrive_split(Some(0)) {
+            Ok(a) => Ok(Some(a)),
+            Err(Error::Timeout) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn arrive_split(&self, deadline_ns: Option<u64>) -> Result<Arrival> {
+        let _guard = self.admit()?;
+        let t = self.arrive_raw(false, deadline_ns)?;
+        let ticket = self.make_ticket(t.generation);
+        if self.membership {
+            self.pending.store(ticket, Ordering::Release);
+        }
+        Ok(Arrival { index: t.index, ticket })
+    }
+
+    /// Split phase: arrives and leaves. The arrival counts for the current generation; from the
+    /// next one on the barrier has one party less (a member is resigned; on a counted barrier
+    /// `parties` drops by one). The handle can no longer arrive (a member may enroll again).
+    pub fn arrive_and_drop(&self) -> Result<Arrival> {
+        let _guard = self.admit()?;
+        let t = self.arrive_raw(true, None)?;
+        self.state.store(DROPPED, Ordering::Release);
+        self.pending.store(0, Ordering::Release);
+        self.unregister();
+        Ok(Arrival { index: t.index, ticket: self.make_ticket(t.generation) })
+    }
+
+    fn make_ticket(&self, generation: u32) -> u64 {
+        (u64::from(self.tag) << 32) | u64::from(generation)
+    }
+    /// Checks a ticket of this barrier and returns the generation it names.
+    fn check_ticket(&self, ticket: u64) -> Result<Ticket> {
+        if (ticket >> 32) as u32 != self.tag {
+            return Err(Error::InvalidArgument("ticket belongs to another barrier"));
+        }
+        let cell = self.cell()?;
+        let s = cell.state();
+        let generation = ticket as u32;
+        if (generation.wrapping_sub(s.generation) as i32) > 0 {
+            return Err(Error::InvalidArgument("ticket from a generation that has not started"));
+        }
+        Ok(Ticket::for_generation(generation, s.parties))
+    }
+
+    /// Split phase: waits until the generation of `ticket` completes (`Ok`), is broken
+    /// ([`Error::Broken`], [`Error::PeerDied`], [`Error::ActionFailed`]), or `timeout` passes
+    /// ([`Error::Timeout`]: nothing changes, the arrival stands; await again). A ticket of a
+    /// generation that already completed returns at once. `None` waits without limit.
+    pub fn await_ticket(&self, ticket: u64, timeout: Option<Duration>) -> Result<()> {
+        self.check_process()?;
+        let t = self.check_ticket(ticket)?;
+        let member_guard = if self.membership {
+            if self.state.load(Ordering::Acquire) != MEMBER {
+                return Err(Error::Misuse("await on a handle that is not an enrolled member"));
+            }
+            if self.waiting.swap(true, Ordering::AcqRel) {
+                return Err(Error::Misuse("a member handle is already waiting in another thread"));
+            }
+            Some(WaitGuard(&self.waiting))
+        } else {
+            if self.state.load(Ordering::Acquire) == DROPPED {
+                return Err(Error::Misuse("await on a handle that dropped out (arrive_and_drop)"));
+            }
+            None
+        };
+        let cell = self.cell()?;
+        let r = match self.block(cell, &t, timeout.map(deadline_after)) {
+            Ok(()) => Ok(()),
+            Err(WaitError::Broken(r)) => Err(map_reason(r)),
+            Err(WaitError::TimedOut) => return Err(Error::Timeout),
+        };
+        if member_guard.is_some() {
+            let _ = self.pending.compare_exchange(ticket, 0, Ordering::AcqRel, Ordering::Acquire);
+        }
+        r
+    }
+
+    /// Split phase: whether the generation of `ticket` has completed (`Ok(false)`: not yet; a
+    /// broken generation gives its error).
+    pub fn is_complete(&self, ticket: u64) -> Result<bool> {
+        self.poll_ticket(ticket, Duration::ZERO)
+    }
+
+    /// Split phase: [`Barrier::is_complete`] that busy-polls for up to `spin` before answering
+    /// `Ok(false)`. It only spins (no yield, no sleep, no liveness checks: a dead peer is noticed
+    /// by the blocking [`Barrier::await_ticket`]), so keep `spin` to microseconds; it is for
+    /// callers that want the fast hand-off of a spinning wait without leaving where they are
+    /// (Python's `wait()` spins here holding the GIL before it releases it to block).
+    pub fn poll_ticket(&self, ticket: u64, spin: Duration) -> Result<bool> {
+        self.check_process()?;
+        let t = self.check_ticket(ticket)?;
+        let cell = self.cell()?;
+        // The first look reads the word (never lags); spinning reads the mirror, which arrivals
+        // do not need exclusively (see the cell's "Waiting" docs), and the last look the word.
+        let mut outcome = cell.outcome_now(&t);
+        if outcome.is_pending() && !spin.is_zero() {
+            let end = deadline_after(spin);
+            'spin: loop {
+                for _ in 0..32 {
+                    std::hint::spin_loop();
+                    outcome = cell.outcome(&t);
+                    if !outcome.is_pending() {
+                        break 'spin;
+                    }
+                }
+                if crate::futex::monotonic_ns() >= end {
+                    outcome = cell.outcome_now(&t);
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Poll::Pending => Ok(false),
+            Poll::Ready(Ok(())) => Ok(true),
+            Poll::Ready(Err(r)) => Err(map_reason(r)),
+        }
+    }
+}
