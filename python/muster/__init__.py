@@ -37,8 +37,9 @@ completes, releasing the others, when the remaining parties arrive (the barrier 
 A ``wait(timeout)`` is not interrupted before its timeout.
 
 Threads: every blocking call releases the GIL. (``Barrier.wait()`` without a timeout first
-spins for up to 3 µs holding it: a quiet hand-off between processes then costs no GIL round
-trip; other threads of the process lose at most those 3 µs.) Region and Barrier handles may be shared by
+spins for up to 3 µs holding it, if the barrier has no more parties than there are CPUs: a quiet
+hand-off between processes then costs no GIL round trip; other threads of the process lose at
+most those 3 µs.) Region and Barrier handles may be shared by
 threads; **alting, channel and Alternative handles are per thread** (another thread gets
 ``MusterError`` code ``EMISUSE``; one garbage-collected on another thread is leaked, not closed
 there, so close them explicitly or with ``with``).

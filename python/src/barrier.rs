@@ -125,7 +125,8 @@ impl Barrier {
     /// :class:`CancelledError` until it enrolls again). A broken barrier raises
     /// :class:`BrokenBarrierError` (:class:`PeerDiedError` if a member process died). The GIL is
     /// released while waiting (without a timeout, after a spin of at most 3 µs holding it: a
-    /// quick hand-off then costs no GIL round trip).
+    /// quick hand-off then costs no GIL round trip; no spin where the barrier has more parties
+    /// than there are CPUs).
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<u32> {
         let b = self.handle()?;
