@@ -111,6 +111,9 @@ pub struct Tuning {
     pub hold_ns: u64,
     /// Longest hold (reached by doubling on repeated slow probes).
     pub max_hold_ns: u64,
+    /// A slow yield whose load sample the barrier's parties could explain counts only if
+    /// another one came at most this long before (see [`Contention::yielded`]).
+    pub strike_window_ns: u64,
 }
 
 impl Tuning {
@@ -122,6 +125,7 @@ impl Tuning {
         slow_yield_ns: 300_000,
         hold_ns: 200_000_000,
         max_hold_ns: 6_400_000_000,
+        strike_window_ns: 10_000_000,
     };
 }
 
@@ -154,6 +158,9 @@ pub struct Contention {
     busy_until: AtomicU64,
     /// The current hold (0 = none yet; doubles on repeated slow probes).
     hold: AtomicU64,
+    /// When the last slow yield that the parties could explain happened (0 = none pending; see
+    /// [`Contention::yielded`]).
+    strike: AtomicU64,
 }
 
 impl Contention {
@@ -166,6 +173,7 @@ impl Contention {
             awake: AtomicU64::new(0),
             busy_until: AtomicU64::new(0),
             hold: AtomicU64::new(0),
+            strike: AtomicU64::new(0),
         }
     }
 
@@ -197,6 +205,15 @@ impl Contention {
             self.load.store(v, Relaxed);
         }
         (self.cached_load(), self.awake.load(Relaxed) as u32)
+    }
+
+    /// Takes a sample now, whatever the cache's age, and caches it with `awake`.
+    fn resample(&self, now: u64, awake: u32, sample: impl FnOnce() -> Option<Load>) -> Option<Load> {
+        let l = sample();
+        self.sampled_at.store(now, Relaxed);
+        self.awake.store(u64::from(awake), Relaxed);
+        self.load.store(l.map_or(0, |l| (u64::from(l.running) << 32) | u64::from(l.cpus)), Relaxed);
+        l
     }
 
     /// The cached sample (`None`: none taken yet, or the read failed).
@@ -268,9 +285,30 @@ impl Contention {
     /// when it took [`SLICE_NS`] or more: a peer that spins (at most `spin_ns`, 50 µs) and then
     /// yields in turn does not hold a CPU that long, a CPU-bound task given the slice does.
     ///
+    /// A slow yield is judged against a load sample taken right then (through `sample`; `awake`
+    /// gives the barrier's parties not asleep at the same moment, and all its parties). The VM
+    /// this was built on stops a vCPU now and then (host steal, 2-5 % in bursts): a yield across
+    /// such a stall takes a millisecond or more with no foreign task anywhere, and calling that
+    /// busy made quiet waits sleep for the hold (4 parties on 2 CPUs: 36,000-157,000 futex calls
+    /// per 100,000 episodes, 3.2-7.6 µs per episode; without the detector 10-24 calls, 3.3-4.5
+    /// µs). So: no more runnable tasks than the CPUs or the awake parties is no evidence (nobody
+    /// foreign was there to run); no more than the CPUs or all parties, plus one, is evidence
+    /// only as the second such yield within [`Tuning::strike_window_ns`] (parties just woken are
+    /// runnable but still counted asleep until they run, so the awake count lags; beside busy
+    /// loops the next yield of the same wait is slow again at once, after a stall it is not);
+    /// more is evidence. `awake` returns `None` where the barrier does not count its sleepers:
+    /// the yield's length alone decides.
+    ///
     /// A fast yield after the hold expired forgets the hold (see the module docs), so the next
     /// busy verdict starts again from [`Tuning::hold_ns`].
-    pub fn yielded(&self, start: u64, end: u64, progress: bool) -> bool {
+    pub fn yielded(
+        &self,
+        start: u64,
+        end: u64,
+        progress: bool,
+        awake: impl FnOnce() -> Option<(u32, u32)>,
+        sample: impl FnOnce() -> Option<Load>,
+    ) -> bool {
         if !self.tuning.enabled {
             return false;
         }
@@ -284,6 +322,22 @@ impl Contention {
         if progress && took < SLICE_NS && self.cached_verdict() != Verdict::Busy {
             return false;
         }
+        if let Some((awake, parties)) = awake() {
+            if let Some(l) = self.resample(end, awake, sample) {
+                if l.cpus > 0 && l.running <= l.cpus.max(awake) {
+                    return false;
+                }
+                // The parties could explain the count (woken parties stay counted asleep until
+                // they run): evidence only as the second such yield in a row.
+                if l.cpus > 0 && l.running <= l.cpus.max(parties) + 1 {
+                    let last = self.strike.swap(end, Relaxed);
+                    if last == 0 || end.saturating_sub(last) > self.tuning.strike_window_ns {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.strike.store(0, Relaxed);
         let old = self.hold.load(Relaxed);
         let hold = if old == 0 { self.tuning.hold_ns } else { old.saturating_mul(2).min(self.tuning.max_hold_ns) };
         self.hold.store(hold.max(1), Relaxed);
@@ -383,25 +437,51 @@ mod tests {
         let c = Contention::new(t);
         let unsure = || load(8, 2); // 8 parties on 2 CPUs: the count proves nothing
         assert!(c.may_yield(0, || 8, unsure));
-        assert!(!c.yielded(0, 20_000, false), "a 20 µs yield ran a peer: not evidence");
+        assert!(!c.yielded(0, 20_000, false, || None, || None), "a 20 µs yield ran a peer: not evidence");
         assert!(c.may_yield(1, || 8, unsure));
-        assert!(c.yielded(MS, 3 * MS, false), "a 2 ms yield ran a foreign slice");
+        assert!(c.yielded(MS, 3 * MS, false, || None, || None), "a 2 ms yield ran a foreign slice");
         assert_eq!(c.hold_ns(), 50 * MS);
         assert!(!c.may_yield(10 * MS, || 8, unsure));
         assert!(!c.may_yield(52 * MS, || 8, unsure));
         // A fast yield during the hold (another waiter's, racing the verdict) changes nothing.
-        assert!(!c.yielded(20 * MS, 20 * MS + 5_000, false));
+        assert!(!c.yielded(20 * MS, 20 * MS + 5_000, false, || None, || None));
         assert_eq!(c.hold_ns(), 50 * MS);
         // The hold expired: one wait probes again; a slow probe doubles the hold.
         assert!(c.may_yield(53 * MS, || 8, unsure));
-        assert!(c.yielded(53 * MS, 55 * MS, false));
+        assert!(c.yielded(53 * MS, 55 * MS, false, || None, || None));
         assert_eq!(c.hold_ns(), 100 * MS);
         assert!(!c.may_yield(154 * MS, || 8, unsure));
         assert!(c.may_yield(156 * MS, || 8, unsure));
-        assert!(c.yielded(156 * MS, 158 * MS, false));
+        assert!(c.yielded(156 * MS, 158 * MS, false, || None, || None));
         assert_eq!(c.hold_ns(), 150 * MS, "capped at max_hold_ns");
-        assert!(c.yielded(400 * MS, 402 * MS, false));
+        assert!(c.yielded(400 * MS, 402 * MS, false, || None, || None));
         assert_eq!(c.hold_ns(), 150 * MS);
+    }
+
+    #[test]
+    fn a_slow_yield_the_parties_explain_is_no_evidence() {
+        // 4 awake parties on 2 CPUs, 4 runnable tasks: nobody foreign ran (a stalled vCPU made
+        // the yield slow).
+        let c = Contention::new(Tuning::DEFAULT);
+        assert!(!c.yielded(0, 2 * MS, false, || Some((4, 4)), || load(4, 2)));
+        assert!(!c.yielded(3 * MS, 5 * MS, false, || Some((4, 4)), || load(4, 2)), "again: still none");
+        assert!(!c.busy_at(6 * MS));
+        assert_eq!(c.load(6 * MS, || load(9, 9)), load(4, 2), "the sample taken then is cached");
+        // Two busy loops beside 4 awake parties: 6 runnable tasks, more than the parties explain.
+        assert!(c.yielded(10 * MS, 12 * MS, false, || Some((4, 4)), || load(6, 2)));
+        assert!(c.busy_at(13 * MS));
+        // 1 of 4 parties counted awake, 3 runnable: maybe woken parties, maybe busy loops. One such
+        // slow yield is no evidence, a second within the window is; one long after starts over.
+        let c = Contention::new(Tuning::DEFAULT);
+        assert!(!c.yielded(0, 2 * MS, false, || Some((1, 4)), || load(3, 2)));
+        assert!(!c.yielded(20 * MS, 22 * MS, false, || Some((1, 4)), || load(3, 2)), "outside the window");
+        assert!(c.yielded(23 * MS, 25 * MS, false, || Some((1, 4)), || load(3, 2)), "the second strike");
+        assert!(c.busy_at(26 * MS));
+        // No count of the sleepers, or no readable load: the yield's length decides.
+        let c = Contention::new(Tuning::DEFAULT);
+        assert!(c.yielded(0, 2 * MS, false, || None, || load(1, 2)));
+        let c = Contention::new(Tuning::DEFAULT);
+        assert!(c.yielded(0, 2 * MS, false, || Some((4, 4)), || None));
     }
 
     #[test]
@@ -411,12 +491,12 @@ mod tests {
         let t = Tuning { hold_ns: 50 * MS, ..Tuning::DEFAULT };
         let c = Contention::new(t);
         let unsure = || load(4, 2);
-        assert!(c.yielded(0, 2 * MS, false));
+        assert!(c.yielded(0, 2 * MS, false, || None, || None));
         assert!(!c.may_yield(10 * MS, || 4, unsure));
         assert!(c.may_yield(60 * MS, || 4, unsure), "the hold expired");
-        assert!(!c.yielded(60 * MS, 60 * MS + 5_000, false), "the probe was fast");
+        assert!(!c.yielded(60 * MS, 60 * MS + 5_000, false, || None, || None), "the probe was fast");
         assert_eq!(c.hold_ns(), 0, "forgotten");
-        assert!(c.yielded(500 * MS, 502 * MS, false), "a later burst");
+        assert!(c.yielded(500 * MS, 502 * MS, false, || None, || None), "a later burst");
         assert_eq!(c.hold_ns(), 50 * MS, "holds for hold_ns again, not 100 ms");
     }
 
@@ -424,7 +504,7 @@ mod tests {
     fn without_busy_samples_only_slow_yields_stop_yields() {
         let c = Contention::new(Tuning { busy_samples: false, ..Tuning::DEFAULT });
         assert!(c.may_yield(0, || 2, || load(9, 2)), "a busy count alone does not stop yields");
-        assert!(c.yielded(MS, 3 * MS, false));
+        assert!(c.yielded(MS, 3 * MS, false, || None, || None));
         assert!(!c.may_yield(4 * MS, || 2, || load(9, 2)));
         assert!(c.may_yield(10 * MS, || 2, || load(1, 2)), "a quiet sample still lifts the verdict");
     }
@@ -433,7 +513,7 @@ mod tests {
     fn disabled_always_yields_and_learns_nothing() {
         let c = Contention::new(Tuning { enabled: false, ..Tuning::DEFAULT });
         assert!(c.may_yield(0, || 2, || load(9, 2)));
-        assert!(!c.yielded(0, 10 * MS, false));
+        assert!(!c.yielded(0, 10 * MS, false, || None, || None));
         assert!(!c.busy_at(1));
     }
 }

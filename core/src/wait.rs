@@ -477,7 +477,9 @@ fn wait_slow<T, P: Parker + ?Sized>(
             // brought it counts only where the load proves foreign work (see
             // `Contention::yielded`): beside busy loops the event usually comes, a slice late.
             let ready = check(false);
-            let slow = sense.is_some_and(|c| c.yielded(before, now, matches!(ready, Poll::Ready(_))));
+            let progress = matches!(ready, Poll::Ready(_));
+            let awake = || peers.asleep.map(|_| (peers.awake(), peers.parties));
+            let slow = sense.is_some_and(|c| c.yielded(before, now, progress, awake, || parker.sample_load()));
             if let Poll::Ready(v) = ready {
                 finish(first, None);
                 return Ok(v);

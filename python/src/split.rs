@@ -100,8 +100,7 @@ fn await_sliced(
 /// (interruptible), return the index.
 pub fn wait_forever(py: Python<'_>, b: &muster::Barrier) -> PyResult<u32> {
     if let Some(a) = b.try_arrive().map_err(|e| barrier_err(py, e))? {
-        // (Right after this arrival's own update the state is local: reading it costs nothing.)
-        let spin = if b.parties() as usize <= cpus() { GIL_SPIN } else { Duration::ZERO };
+        let spin = if a.parties as usize <= cpus() { GIL_SPIN } else { Duration::ZERO };
         if b.poll_ticket(a.ticket, spin).map_err(|e| barrier_err(py, e))? {
             return Ok(a.index);
         }

@@ -64,7 +64,7 @@ pub fn sample() -> Option<Load> {
 /// (ignore the machine's load and yield timings: the quiet-machine policy), `MUSTER_LOAD_BUSY=1`
 /// (a busy runnable count alone stops yields; see [`Tuning::busy_samples`]),
 /// `MUSTER_LOAD_REFRESH_NS`, `MUSTER_SLOW_YIELD_NS`, `MUSTER_BUSY_HOLD_NS`,
-/// `MUSTER_BUSY_MAX_HOLD_NS` (read once).
+/// `MUSTER_BUSY_MAX_HOLD_NS`, `MUSTER_STRIKE_WINDOW_NS` (read once).
 fn tuning_from_env() -> Tuning {
     let mut t = Tuning::DEFAULT;
     let var = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
@@ -85,6 +85,9 @@ fn tuning_from_env() -> Tuning {
     }
     if let Some(v) = var("MUSTER_BUSY_MAX_HOLD_NS") {
         t.max_hold_ns = v;
+    }
+    if let Some(v) = var("MUSTER_STRIKE_WINDOW_NS") {
+        t.strike_window_ns = v;
     }
     t
 }

@@ -85,6 +85,13 @@ impl BarrierCell {
         State::decode(self.word.load(Ordering::Acquire))
     }
 
+    /// The state as last published to the mirror (see "Waiting" in the module docs): it may lag
+    /// the word by transitions but never leads it, and reading it does not take the word's line
+    /// from the arrivals. For cheap checks that fall back to [`BarrierCell::state`].
+    pub fn published_state(&self) -> State {
+        State::decode(self.mirror.load(Ordering::Acquire))
+    }
+
     /// Generations released since the cell was created (not counting resets and breaks).
     pub fn episodes(&self) -> u64 {
         self.episodes.load(Ordering::Relaxed)

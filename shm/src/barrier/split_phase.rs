@@ -38,7 +38,7 @@ impl Barrier {
         if self.membership {
             self.pending.store(ticket, Ordering::Release);
         }
-        Ok(Arrival { index: t.index, ticket })
+        Ok(Arrival { index: t.index, ticket, parties: t.parties })
     }
 
     /// Split phase: arrives and leaves. The arrival counts for the current generation; from the
@@ -50,21 +50,32 @@ impl Barrier {
         self.state.store(DROPPED, Ordering::Release);
         self.pending.store(0, Ordering::Release);
         self.unregister();
-        Ok(Arrival { index: t.index, ticket: self.make_ticket(t.generation) })
+        Ok(Arrival { index: t.index, ticket: self.make_ticket(t.generation), parties: t.parties })
     }
 
     fn make_ticket(&self, generation: u32) -> u64 {
         (u64::from(self.tag) << 32) | u64::from(generation)
     }
-    /// Checks a ticket of this barrier and returns the generation it names.
-    fn check_ticket(&self, ticket: u64) -> Result<Ticket> {
+
+    /// Checks a ticket of this barrier and returns the generation it names. `cheap`: judge from
+    /// the published state first (a generation it shows as started has started: it never leads
+    /// the word), so a poll right after an arrival does not pull the word's line from the
+    /// parties still arriving; the word decides otherwise.
+    fn check_ticket(&self, ticket: u64, cheap: bool) -> Result<Ticket> {
         if (ticket >> 32) as u32 != self.tag {
             return Err(Error::InvalidArgument("ticket belongs to another barrier"));
         }
         let cell = self.cell()?;
-        let s = cell.state();
         let generation = ticket as u32;
-        if (generation.wrapping_sub(s.generation) as i32) > 0 {
+        let started = |s: &muster_core::barrier::State| (generation.wrapping_sub(s.generation) as i32) <= 0;
+        if cheap {
+            let s = cell.published_state();
+            if started(&s) {
+                return Ok(Ticket::for_generation(generation, s.parties));
+            }
+        }
+        let s = cell.state();
+        if !started(&s) {
             return Err(Error::InvalidArgument("ticket from a generation that has not started"));
         }
         Ok(Ticket::for_generation(generation, s.parties))
@@ -76,7 +87,7 @@ impl Barrier {
     /// generation that already completed returns at once. `None` waits without limit.
     pub fn await_ticket(&self, ticket: u64, timeout: Option<Duration>) -> Result<()> {
         self.check_process()?;
-        let t = self.check_ticket(ticket)?;
+        let t = self.check_ticket(ticket, false)?;
         let member_guard = if self.membership {
             if self.state.load(Ordering::Acquire) != MEMBER {
                 return Err(Error::Misuse("await on a handle that is not an enrolled member"));
@@ -116,11 +127,12 @@ impl Barrier {
     /// (Python's `wait()` spins here holding the GIL before it releases it to block).
     pub fn poll_ticket(&self, ticket: u64, spin: Duration) -> Result<bool> {
         self.check_process()?;
-        let t = self.check_ticket(ticket)?;
+        let t = self.check_ticket(ticket, true)?;
         let cell = self.cell()?;
-        // The first look reads the word (never lags); spinning reads the mirror, which arrivals
-        // do not need exclusively (see the cell's "Waiting" docs), and the last look the word.
-        let mut outcome = cell.outcome_now(&t);
+        // Looks read the mirror, which arrivals do not need exclusively (see the cell's "Waiting"
+        // docs) and which never shows an outcome early; "pending" is confirmed from the word at
+        // the end, which never lags.
+        let mut outcome = cell.outcome(&t);
         if outcome.is_pending() && !spin.is_zero() {
             let end = deadline_after(spin);
             'spin: loop {
@@ -132,10 +144,12 @@ impl Barrier {
                     }
                 }
                 if crate::futex::monotonic_ns() >= end {
-                    outcome = cell.outcome_now(&t);
                     break;
                 }
             }
+        }
+        if outcome.is_pending() {
+            outcome = cell.outcome_now(&t);
         }
         match outcome {
             Poll::Pending => Ok(false),
