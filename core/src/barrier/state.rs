@@ -124,12 +124,16 @@ impl Ticket {
         Ticket { generation, index: 0, released: false, tripping: false, parties, parity: false }
     }
 
-    /// The state word the next generation most likely starts from (for
-    /// [`BarrierCell::arrive_hinted`]).
+    /// The state word this handle's next arrival most likely meets (for
+    /// [`BarrierCell::arrive_hinted`]): the next generation with nobody arrived if this arrival
+    /// ended the generation (the releaser leaves first and usually arrives first again), and
+    /// with one party arrived otherwise (the releaser is ahead then; at N = 2 that is the very
+    /// word a waiter meets, and its first CAS succeeds instead of failing once).
     pub fn next_hint(&self) -> u64 {
+        let ahead = u32::from(!(self.released || self.tripping) && self.parties >= 2);
         State {
             parties: self.parties,
-            arrived: 0,
+            arrived: ahead,
             mop_parity: self.parity,
             tripping: false,
             broken: false,
@@ -217,5 +221,23 @@ mod tests {
             generation: 5,
         };
         assert_eq!(State::decode(s.encode()), s);
+    }
+
+    #[test]
+    fn next_hint_expects_the_releaser_ahead_of_a_waiter() {
+        let t = |released, parties| Ticket { released, parties, ..Ticket::for_generation(u32::MAX, parties) };
+        let hint = |t: Ticket| State::decode(t.next_hint());
+        // The releaser comes back first: nobody has arrived; a waiter comes back second.
+        assert_eq!(hint(t(true, 2)).arrived, 0);
+        assert_eq!(hint(t(false, 2)).arrived, 1);
+        assert_eq!(hint(t(false, 5)).arrived, 1);
+        assert_eq!(hint(Ticket { tripping: true, ..t(false, 3) }).arrived, 0, "the tripper leaves first too");
+        assert_eq!(hint(t(true, 1)).arrived, 0);
+        let h = hint(t(false, 2));
+        assert_eq!(
+            (h.generation, h.parties, h.broken, h.tripping),
+            (0, 2, false, false),
+            "the next generation, wrapped"
+        );
     }
 }
