@@ -200,9 +200,8 @@ impl Contention {
         let at = self.sampled_at.load(Relaxed);
         let stale = at == NEVER || now.saturating_sub(at) >= self.tuning.refresh_ns || now < at;
         if stale && self.sampled_at.compare_exchange(at, now, Relaxed, Relaxed).is_ok() {
-            let v = sample().map_or(0, |l| (u64::from(l.running) << 32) | u64::from(l.cpus));
-            self.awake.store(u64::from(awake()), Relaxed);
-            self.load.store(v, Relaxed);
+            let l = sample();
+            self.cache(l, awake());
         }
         (self.cached_load(), self.awake.load(Relaxed) as u32)
     }
@@ -211,9 +210,14 @@ impl Contention {
     fn resample(&self, now: u64, awake: u32, sample: impl FnOnce() -> Option<Load>) -> Option<Load> {
         let l = sample();
         self.sampled_at.store(now, Relaxed);
+        self.cache(l, awake);
+        l
+    }
+
+    /// Stores a sample and the awake-party count taken with it (`None`: the read failed).
+    fn cache(&self, l: Option<Load>, awake: u32) {
         self.awake.store(u64::from(awake), Relaxed);
         self.load.store(l.map_or(0, |l| (u64::from(l.running) << 32) | u64::from(l.cpus)), Relaxed);
-        l
     }
 
     /// The cached sample (`None`: none taken yet, or the read failed).

@@ -17,10 +17,8 @@
 //! The spin is bounded and short, so threads of this process that need the GIL (a partner thread
 //! arriving at the same barrier, a completion action another thread runs) lose at most
 //! [`GIL_SPIN`]; an arrival that would have to wait for a completion action still running
-//! (which may need the GIL) takes the blocking path at once instead. As in the library's own
-//! waiting policy, a barrier with more parties than CPUs does not spin at all: the parties it
-//! waits for need the CPU it would spin on (measured at N = 4 on 2 CPUs: a 3 µs spin made the
-//! wait 9-11 µs instead of 4).
+//! (which may need the GIL) takes the blocking path at once instead. A barrier with more parties
+//! than CPUs is not spun on at all (`poll_ticket` follows the library's waiting policy there).
 //!
 //! **Completion action.** `action` is called, with the GIL, by the last party to arrive, before
 //! anyone is released (in whichever process that party is: each process's handle carries the
@@ -46,12 +44,6 @@ thread_local! {
     /// The exception of a completion action that failed on this thread (re-raised by the call
     /// that ran it instead of the library's `ActionFailed`).
     static ACTION_ERROR: RefCell<Option<PyErr>> = const { RefCell::new(None) };
-}
-
-/// CPUs this process may run on (read once).
-fn cpus() -> usize {
-    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Converts a barrier error; an `ActionFailed` from this thread's own action becomes the
@@ -100,8 +92,7 @@ fn await_sliced(
 /// (interruptible), return the index.
 pub fn wait_forever(py: Python<'_>, b: &muster::Barrier) -> PyResult<u32> {
     if let Some(a) = b.try_arrive().map_err(|e| barrier_err(py, e))? {
-        let spin = if a.parties as usize <= cpus() { GIL_SPIN } else { Duration::ZERO };
-        if b.poll_ticket(a.ticket, spin).map_err(|e| barrier_err(py, e))? {
+        if b.poll_ticket(a.ticket, GIL_SPIN).map_err(|e| barrier_err(py, e))? {
             return Ok(a.index);
         }
         let first = py.detach(|| b.await_ticket(a.ticket, Some(SLICE)));

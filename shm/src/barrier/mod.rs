@@ -92,8 +92,6 @@ pub struct Arrival {
     /// Names the generation for [`Barrier::await_ticket`] and [`Barrier::is_complete`]; only
     /// valid on this barrier.
     pub ticket: u64,
-    /// The generation's parties when this arrival counted in it.
-    pub parties: u32,
 }
 
 impl Arrival {
