@@ -48,7 +48,8 @@
 //! included, so a partner's wake-up latency is learnt and then spun through instead of slept
 //! through), and capped at [`WaitPolicy::busy_spin_ns`] while the load sample shows more
 //! runnable tasks than CPUs (the partner may be queued behind the spinner). Barrier cells count
-//! their sleeping waiters ([`Peers::asleep`]), so a load sample is judged against the parties
+//! their sleeping waiters ([`Sleepers::Counter`]) and alting selects look at their parties'
+//! eventcount words ([`Sleepers::Probe`]), so a load sample is judged against the parties
 //! that can be runnable.
 
 use crate::contention::{Contention, Load};
@@ -232,25 +233,58 @@ pub struct Peers<'a> {
     /// The participants that may be waiting on each other (decides between the spinning and the
     /// oversubscribed policy).
     pub parties: u32,
-    /// How many of the barrier's waiters are asleep in the kernel right now, if the barrier keeps
-    /// count (a heuristic word: sleeping waiters are not runnable, so the runnable tasks beyond
-    /// the *awake* parties are foreign work; see [`Contention::may_yield`]). [`wait_for`] keeps
-    /// it up to date around its sleeps when the parker has a [`Contention`] memory.
-    pub asleep: Option<&'a AtomicU32>,
+    /// How many of them are asleep in the kernel right now, where that can be known (sleeping
+    /// waiters are not runnable, so the runnable tasks beyond the *awake* parties are foreign
+    /// work; see [`Contention::may_yield`] and [`Contention::yielded`]).
+    pub asleep: Sleepers<'a>,
+}
+
+/// Where a wait learns how many of its parties sleep in the kernel (see [`Peers`]).
+#[derive(Clone, Copy)]
+pub enum Sleepers<'a> {
+    /// Not observable: every party counts as awake, and a slow yield is judged by its length
+    /// alone.
+    Unknown,
+    /// A counter the barrier keeps (a heuristic word, maybe garbage or stale). [`wait_for`]
+    /// keeps it up to date around its sleeps when the parker has a [`Contention`] memory.
+    Counter(&'a AtomicU32),
+    /// Counted by looking, e.g. at the parties' own eventcount words (an alting select waits on
+    /// several barriers, and its parties sleep each on its own word). Called only when a load
+    /// sample is taken or a slow yield is judged, never on the fast path.
+    Probe(&'a dyn Fn() -> u32),
+}
+
+impl core::fmt::Debug for Sleepers<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Sleepers::Unknown => f.write_str("Unknown"),
+            Sleepers::Counter(c) => f.debug_tuple("Counter").field(c).finish(),
+            Sleepers::Probe(_) => f.write_str("Probe"),
+        }
+    }
 }
 
 impl Peers<'_> {
-    /// Parties that are not asleep (at least 1: the caller), judged from a word that may be
+    /// Parties that are not asleep (at least 1: the caller), judged from a count that may be
     /// garbage or stale.
     pub fn awake(&self) -> u32 {
-        let asleep = self.asleep.map_or(0, |a| a.load(Ordering::Relaxed));
+        let asleep = match self.asleep {
+            Sleepers::Unknown => 0,
+            Sleepers::Counter(a) => a.load(Ordering::Relaxed),
+            Sleepers::Probe(count) => count(),
+        };
         self.parties.saturating_sub(asleep).max(1)
+    }
+
+    /// Whether the sleeping parties can be known at all.
+    pub fn observable(&self) -> bool {
+        !matches!(self.asleep, Sleepers::Unknown)
     }
 }
 
 impl From<u32> for Peers<'_> {
     fn from(parties: u32) -> Self {
-        Peers { parties, asleep: None }
+        Peers { parties, asleep: Sleepers::Unknown }
     }
 }
 
@@ -478,7 +512,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
             // `Contention::yielded`): beside busy loops the event usually comes, a slice late.
             let ready = check(false);
             let progress = matches!(ready, Poll::Ready(_));
-            let awake = || peers.asleep.map(|_| (peers.awake(), peers.parties));
+            let awake = || peers.observable().then(|| (peers.awake(), peers.parties));
             let slow = sense.is_some_and(|c| c.yielded(before, now, progress, awake, || parker.sample_load()));
             if let Poll::Ready(v) = ready {
                 finish(first, None);
@@ -492,7 +526,10 @@ fn wait_slow<T, P: Parker + ?Sized>(
 
     // Phase 3: sleep on the eventcount, waking periodically for the liveness hook. With a
     // contention memory, the barrier's count of sleepers says we are asleep meanwhile.
-    let asleep = peers.asleep.filter(|_| sense.is_some());
+    let asleep = match peers.asleep {
+        Sleepers::Counter(a) if sense.is_some() => Some(a),
+        _ => None,
+    };
     loop {
         let s = seq.load(Ordering::SeqCst);
         if let Poll::Ready(v) = check(false) {

@@ -5,7 +5,7 @@
 
 use muster_core::contention::{Contention, Load, Tuning};
 use muster_core::sync::{AtomicU32, Ordering};
-use muster_core::wait::{wait_for, Adaptive, Parker, Peers, Poll, WaitPolicy};
+use muster_core::wait::{wait_for, Adaptive, Parker, Peers, Poll, Sleepers, WaitPolicy};
 use std::cell::Cell;
 
 const US: u64 = 1_000;
@@ -393,7 +393,7 @@ fn sleeping_parties_do_not_explain_runnable_tasks() {
     let asleep = AtomicU32::new(6);
     let seq = AtomicU32::new(0);
     m.event_at.set(m.clock.get() + 30 * US);
-    let peers = Peers { parties: 8, asleep: Some(&asleep) };
+    let peers = Peers { parties: 8, asleep: Sleepers::Counter(&asleep) };
     let check = |_: bool| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
     assert_eq!(wait_for(&m, &policy(), &seq, peers, None, None, check, || ()), Ok(()));
     assert_eq!(m.yields.get(), 0, "yielded beside busy loops");
@@ -405,7 +405,7 @@ fn sleeping_parties_do_not_explain_runnable_tasks() {
     m.running.set(Some(4));
     let asleep = AtomicU32::new(0);
     m.event_at.set(m.clock.get() + 30 * US);
-    let peers = Peers { parties: 8, asleep: Some(&asleep) };
+    let peers = Peers { parties: 8, asleep: Sleepers::Counter(&asleep) };
     let check = |_: bool| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
     assert_eq!(wait_for(&m, &policy(), &seq, peers, None, None, check, || ()), Ok(()));
     assert!(m.yields.get() >= 5);
@@ -413,7 +413,7 @@ fn sleeping_parties_do_not_explain_runnable_tasks() {
 
     // A garbage count (another process wrote it) only misguides the choice.
     let asleep = AtomicU32::new(u32::MAX);
-    assert_eq!(Peers { parties: 8, asleep: Some(&asleep) }.awake(), 1);
+    assert_eq!(Peers { parties: 8, asleep: Sleepers::Counter(&asleep) }.awake(), 1);
 }
 
 #[test]
@@ -451,7 +451,7 @@ fn a_sleeper_is_counted_while_it_sleeps() {
     w.fake.event_at.set(w.fake.clock.get() + MS);
     let seq = AtomicU32::new(0);
     let check = |_: bool| if w.fake.clock.get() >= w.fake.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
-    let peers = Peers { parties: 4, asleep: Some(&asleep) };
+    let peers = Peers { parties: 4, asleep: Sleepers::Counter(&asleep) };
     assert_eq!(wait_for(&w, &policy(), &seq, peers, None, None, check, || ()), Ok(()));
     assert_eq!(w.seen.get(), 3);
     assert_eq!(asleep.load(Ordering::Relaxed), 2);
@@ -537,4 +537,58 @@ fn a_slow_yield_that_ran_a_peer_into_the_event_is_not_busy_evidence() {
     // The same slow yield without the event ran somebody else's slice: busy.
     assert_eq!(m.wait(&policy(), 2, 10 * MS, None), Ok(()));
     assert!(m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+}
+
+#[test]
+fn an_alting_wait_judges_a_slow_yield_by_the_parties_it_probes() {
+    // An alting select's parties sleep each on its own eventcount, so the barrier keeps no count
+    // and the select probes their words instead. 4 parties on 2 CPUs, 4 runnable tasks, and one
+    // yield across a 3 ms vCPU stall, before the event at 10 ms.
+    let wait = |asleep: Sleepers<'_>| {
+        let m = Fake::new(2, Some(Contention::new(Tuning::DEFAULT)));
+        m.running.set(Some(4));
+        m.yield_takes.set(3 * MS);
+        m.event_at.set(m.clock.get() + 10 * MS);
+        let seq = AtomicU32::new(0);
+        let check = |_: bool| if m.clock.get() >= m.event_at.get() { Poll::Ready(()) } else { Poll::Pending };
+        let peers = Peers { parties: 4, asleep };
+        // A yield budget that outlasts the stalls, so the verdict alone ends the yields.
+        let policy = WaitPolicy { yield_ns: 20 * MS, ..policy() };
+        assert_eq!(wait_for(&m, &policy, &seq, peers, None, None, check, || ()), Ok(()));
+        m
+    };
+    // Not observable: the yield's length alone decides, and the stall reads as foreign work.
+    let m = wait(Sleepers::Unknown);
+    assert!(m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+    assert_eq!(m.yields.get(), 1);
+
+    // Every party awake: the four runnable tasks are the parties themselves; go on yielding.
+    let probes = Cell::new(0u32);
+    let none = || {
+        probes.set(probes.get() + 1);
+        0
+    };
+    let m = wait(Sleepers::Probe(&none));
+    assert!(!m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+    assert!(m.yields.get() >= 3, "kept yielding to its parties");
+    assert!(probes.get() >= 1);
+
+    // Two of them asleep: at most two runnable tasks are parties, so two are foreign work; a
+    // second slow yield within the strike window makes it a busy verdict.
+    let two = || 2;
+    let m = wait(Sleepers::Probe(&two));
+    assert!(m.memory.as_ref().unwrap().busy_at(m.clock.get()));
+    assert_eq!(m.yields.get(), 2);
+
+    // A wait that ends at its first check never probes.
+    let m = Fake::new(2, Some(Contention::new(Tuning::DEFAULT)));
+    let probes = Cell::new(0u32);
+    let count = || {
+        probes.set(probes.get() + 1);
+        0
+    };
+    let seq = AtomicU32::new(0);
+    let peers = Peers { parties: 4, asleep: Sleepers::Probe(&count) };
+    assert_eq!(wait_for(&m, &policy(), &seq, peers, None, None, |_| Poll::Ready(()), || ()), Ok(()));
+    assert_eq!(probes.get(), 0);
 }

@@ -60,9 +60,19 @@ public final class JcspBench {
         AltingBarrier[] ab = AltingBarrier.create(n);
         double[] secs = new double[n];
         Thread[] ts = new Thread[n];
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(n);
         for (int i = 0; i < n; i++) {
             final int me = i;
             ts[i] = new Thread(() -> {
+                // Warm-up: a tenth of the run, as MusterBench's syncers do.
+                for (long k = 0; k < Math.max(100, iters / 10); k++) {
+                    ab[me].sync();
+                }
+                try {
+                    start.await();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
                 long t0 = System.nanoTime();
                 for (long k = 0; k < iters; k++) {
                     ab[me].sync();

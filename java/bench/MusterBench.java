@@ -175,8 +175,10 @@ public final class MusterBench {
         try (Region r = Region.open(region);
                 AltingBarrier ab = r.altingAttach("s", i);
                 CountedBarrier start = r.countedBarrier("start", n)) {
-            for (int k = 0; k < 1000; k++) {
-                ab.sync(); // warm-up
+            // Warm-up: a tenth of the run, so the JIT has compiled the loop (and its compiler
+            // threads are idle again) before the clock starts; JcspBench does the same.
+            for (long k = 0; k < Math.max(1000, iters / 10); k++) {
+                ab.sync();
             }
             start.await();
             long t0 = System.nanoTime();

@@ -2,10 +2,10 @@
 //! `sync` and `poll`.
 
 use super::tables::{AgentCell, MAX_GUARDS};
-use super::word::{next_epoch, DStatus, DescWord, Head, OfferWord, Party, Tag};
+use super::word::{next_epoch, DStatus, DescWord, FeState, FeStatus, Head, OfferWord, Party, Tag};
 use super::{AgentId, Alt, AltError, FrontEnd, Guard, Misuse, SelectMode};
 use crate::sync::{fence, Ordering::*};
-use crate::wait::{wait_for, Poll};
+use crate::wait::{wait_for, Peers, Poll, Sleepers, SLEEPERS};
 
 /// Guard index recorded when a select is abandoned because of an error.
 const ABANDONED: u8 = 0xff;
@@ -154,12 +154,14 @@ impl<'a> Alt<'a> {
         let deadline = guards.iter().filter_map(|g| if let Guard::Timeout(d) = g { Some(*d) } else { None }).min();
         let has_input = guards.iter().any(|g| matches!(g, Guard::Input(_)));
         let mut last_claim = 0u64;
+        let asleep = || self.parties_asleep(me, bar);
+        let peers = Peers { parties, asleep: Sleepers::Probe(&asleep) };
         for _ in 0..super::complete::LOOP_CAP {
             let r = wait_for(
                 self.parker,
                 &self.policy.wait,
                 &cell.misc.0.wake,
-                parties.into(),
+                peers,
                 deadline,
                 None,
                 |strong| match self.wait_check(me, e, guards, start, has_input, strong) {
@@ -206,6 +208,35 @@ impl<'a> Alt<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// How many of the other parties of the barriers in `bar` are asleep in the kernel (their
+    /// eventcount's sleeper bit is set), counted per barrier as [`Alt::select`] counts the
+    /// parties. A heuristic for the waiting policy only (see [`Sleepers`]): a corrupt entry
+    /// counts nobody, and the scan stays within the barrier's front-end slots.
+    fn parties_asleep(&self, me: u32, bar: &[u32; MAX_GUARDS]) -> u32 {
+        let k = self.t.fe_per_barrier;
+        let mut n = 0u32;
+        for &b in bar.iter().filter(|&&b| b != u32::MAX) {
+            let Ok(bc) = self.t.barrier(b) else { continue };
+            let high = bc.head.0.high.load(Relaxed).min(k);
+            for s in 0..high {
+                let Some(fe) = b.checked_mul(k).and_then(|i| i.checked_add(s)) else { break };
+                let Ok(cell) = self.t.frontend(fe) else { break };
+                let Ok(fs) = FeState::decode(cell.state.load(Relaxed)) else { continue };
+                if fs.status != FeStatus::Enrolled {
+                    continue;
+                }
+                let Some((owner, _)) = fs.owner else { continue };
+                if owner == me {
+                    continue;
+                }
+                if self.t.agent(owner).is_ok_and(|a| a.misc.0.wake.load(Relaxed) & SLEEPERS != 0) {
+                    n = n.saturating_add(1);
+                }
+            }
+        }
+        n
     }
 
     /// The highest-priority ready local guard (skip, expired timeout, readable channel).

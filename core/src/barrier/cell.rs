@@ -4,7 +4,7 @@
 
 use super::{Arrive, BreakReason, State, StateError, Ticket, WaitError, MAX_PARTIES};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
-use crate::wait::{notify_sleepers as notify_all, wait_for, Adaptive, Parker, Peers, Poll, WaitPolicy};
+use crate::wait::{notify_sleepers as notify_all, wait_for, Adaptive, Parker, Peers, Poll, Sleepers, WaitPolicy};
 
 /// The shared state of one plain barrier. `#[repr(C)]`, fixed width, 128 bytes, so it can live in
 /// a shared-memory region as well as on the heap.
@@ -104,7 +104,7 @@ impl BarrierCell {
 
     /// The waiting policy's view of this barrier's waiters (see [`Peers`]).
     fn peers(&self, parties: u32) -> Peers<'_> {
-        Peers { parties, asleep: Some(&self.asleep) }
+        Peers { parties, asleep: Sleepers::Counter(&self.asleep) }
     }
 
     /// Waiters asleep in the kernel (a heuristic count, for inspection tools).
