@@ -17,6 +17,7 @@ import org.muster.Region;
  * <li>{@code gold-threads SECONDS}: the same with three threads of this JVM (JCSP's setting).
  * <li>{@code sync N ITERS}: N JVMs each calling AltingBarrier.sync ITERS times on one barrier;
  *     syncs (barrier completions) per second.
+ * <li>{@code sync-threads N ITERS}: the same with N threads of this JVM (JCSP's setting).
  * </ul>
  * The parent JVM creates the region, starts the child JVMs (same class, role "node"/"syncer"),
  * which meet at a counted barrier, time their loops and print their counts. Each workload ends
@@ -28,6 +29,7 @@ public final class MusterBench {
             case "gold": gold(Double.parseDouble(args[1])); break;
             case "gold-threads": goldThreads(Double.parseDouble(args[1])); break;
             case "sync": sync(Integer.parseInt(args[1]), Long.parseLong(args[2])); break;
+            case "sync-threads": syncThreads(Integer.parseInt(args[1]), Long.parseLong(args[2])); break;
             case "node": node(args[1], Integer.parseInt(args[2]), Double.parseDouble(args[3])); break;
             case "syncer": syncer(args[1], Integer.parseInt(args[2]), Integer.parseInt(args[3]), Long.parseLong(args[4])); break;
             default: throw new IllegalArgumentException(args[0]);
@@ -172,9 +174,14 @@ public final class MusterBench {
     }
 
     static void syncer(String region, int n, int i, long iters) throws Exception {
-        try (Region r = Region.open(region);
-                AltingBarrier ab = r.altingAttach("s", i);
-                CountedBarrier start = r.countedBarrier("start", n)) {
+        try (Region r = Region.open(region)) {
+            System.out.println(syncLoop(r, n, i, iters));
+        }
+    }
+
+    /** One party's timed sync loop (after a warm-up); returns its seconds. */
+    static double syncLoop(Region r, int n, int i, long iters) throws Exception {
+        try (AltingBarrier ab = r.altingAttach("s", i); CountedBarrier start = r.countedBarrier("start", n)) {
             // Warm-up: a tenth of the run, so the JIT has compiled the loop (and its compiler
             // threads are idle again) before the clock starts; JcspBench does the same.
             for (long k = 0; k < Math.max(1000, iters / 10); k++) {
@@ -185,7 +192,42 @@ public final class MusterBench {
             for (long k = 0; k < iters; k++) {
                 ab.sync();
             }
-            System.out.println((System.nanoTime() - t0) / 1e9);
+            return (System.nanoTime() - t0) / 1e9;
+        }
+    }
+
+    /** The sync workload with N threads of this JVM (JCSP's setting) instead of N JVMs. */
+    static void syncThreads(int n, long iters) throws Exception {
+        String name = "java-bench-" + ProcessHandle.current().pid();
+        try (Region r = Region.create(name)) {
+            AltingBarrier.create(r, "s", n);
+            r.countedBarrier("start", n).close();
+            double[] secs = new double[n];
+            Thread[] ts = new Thread[n];
+            for (int i = 0; i < n; i++) {
+                final int me = i;
+                ts[i] = new Thread(() -> {
+                    try {
+                        secs[me] = syncLoop(r, n, me, iters);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                ts[i].start();
+            }
+            double s = 0;
+            for (int i = 0; i < n; i++) {
+                ts[i].join();
+                s = Math.max(s, secs[i]);
+            }
+            if (s == 0) {
+                throw new IllegalStateException("a sync thread failed");
+            }
+            System.out.printf("muster AltingBarrier.sync N=%d threads of one JVM: %.0f syncs/s (%d in %.2f s)%n",
+                    n, iters / s, iters, s);
+            System.out.printf("RESULT muster-sync-threads-%d %.0f%n", n, iters / s);
+        } finally {
+            Region.unlink(name);
         }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Java benchmark (BENCHMARKS.md, "Java"): Goldsmith's challenge and AltingBarrier.sync at
-# N = 2 and 4, over Muster with one JVM per party vs JCSP 1.1-rc4 (Debian's libjcsp-java) with
-# one thread per party in one JVM (JCSP's alting barriers work only there). One run of each,
+# N = 2 and 4, over Muster with one JVM per party (and, for comparison, threads of one JVM) vs
+# JCSP 1.1-rc4 (Debian's libjcsp-java) with one thread per party in one JVM (JCSP's alting
+# barriers work only there). One run of each,
 # about 30 s on 2 CPUs after the build; ends with a Markdown table for BENCHMARKS.md (Muster,
 # JCSP, the ratio, and whether it meets the issue's >= 10x target).
 # Usage: java/bench/run.sh [GOLD_SECONDS (3)] [SYNC_ITERS (200000; JCSP does a tenth)]
@@ -36,6 +37,7 @@ m gold-threads "$secs"
 j gold "$secs"
 for n in 2 4; do
     m sync "$n" "$iters"
+    m sync-threads "$n" "$iters"
     j sync "$n" "$((iters / 10))"
 done
 echo
@@ -65,6 +67,8 @@ awk '
         print "| --- | --- | --- | --- | --- |"
         row("Goldsmith, 3 JVMs (Muster) / 3 threads (JCSP)", "muster-gold-jvms", "jcsp-gold", "events/s", 0)
         row("Goldsmith, Muster with 3 threads of one JVM", "muster-gold-threads", "jcsp-gold", "events/s", 0)
-        row("`AltingBarrier.sync`, N = 2", "muster-sync-2", "jcsp-sync-2", "syncs/s", 1)
-        row("`AltingBarrier.sync`, N = 4", "muster-sync-4", "jcsp-sync-4", "syncs/s", 1)
+        row("`AltingBarrier.sync`, N = 2 JVMs (Muster) / threads (JCSP)", "muster-sync-2", "jcsp-sync-2", "syncs/s", 1)
+        row("`AltingBarrier.sync`, N = 2, Muster with threads of one JVM", "muster-sync-threads-2", "jcsp-sync-2", "syncs/s", 1)
+        row("`AltingBarrier.sync`, N = 4 JVMs (Muster) / threads (JCSP)", "muster-sync-4", "jcsp-sync-4", "syncs/s", 1)
+        row("`AltingBarrier.sync`, N = 4, Muster with threads of one JVM", "muster-sync-threads-4", "jcsp-sync-4", "syncs/s", 1)
     }' "$log"
