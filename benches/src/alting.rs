@@ -123,7 +123,7 @@ fn open_region(ctl: &Ctl) -> Result<Region, String> {
 }
 
 /// Pins the calling process to `cpu`.
-fn pin(cpu: usize) -> Result<(), String> {
+pub(crate) fn pin(cpu: usize) -> Result<(), String> {
     // SAFETY: an all-zero cpu_set_t is the empty set; CPU_SET writes within it.
     let r = unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();

@@ -152,6 +152,10 @@ fn harness(opts: &Options) -> Result<(), String> {
     if let Some(Ok(rt)) = &round_trip {
         eprintln!("  cache-line round trip: {}", report::fmt_ns(rt.median_ns));
     }
+    let handoff = opts.reference.then(|| runner.handoff());
+    if let Some(Ok(h)) = &handoff {
+        eprintln!("  CPU hand-off between two processes (sched_yield, one CPU): {}", report::fmt_ns(h.median_ns / 2.0));
+    }
     let idle = (opts.reference && opts.systems.contains(&System::Muster)).then(|| runner.idle());
     let mut results = vec![];
     // A baseline that collapsed hard (over 10 ms per episode) or timed out at some N is not run at
@@ -205,6 +209,7 @@ fn harness(opts: &Options) -> Result<(), String> {
         budget_ms: opts.budget_ms,
         hogs: opts.hogs.clone(),
         round_trip,
+        handoff,
         idle,
         results,
         alting,

@@ -21,6 +21,9 @@ pub struct Report {
     /// The load conditions run (busy processes beside; 0 = quiet).
     pub hogs: Vec<usize>,
     pub round_trip: Option<Result<RoundTrip, String>>,
+    /// Two processes pinned to one CPU taking turns with `sched_yield` (a round trip is two
+    /// hand-offs).
+    pub handoff: Option<Result<RoundTrip, String>>,
     pub idle: Option<Result<Idle, String>>,
     pub results: Vec<Row>,
     /// The alting section (`None`: not run).
@@ -281,6 +284,27 @@ impl Report {
             }
             Some(Err(e)) => {
                 let _ = writeln!(t, "- Cache-line round trip: FAILED: {e}");
+            }
+            None => {}
+        }
+        match &self.handoff {
+            Some(Ok(h)) => {
+                let _ = writeln!(
+                    t,
+                    "- CPU hand-off between two processes pinned to one CPU, each waiting for its turn with \
+                     `sched_yield`: **{}** per hand-off (median over repetitions of {} round trips of two \
+                     hand-offs; single round trips p50 {}, p99 {}). Where a barrier's processes outnumber the \
+                     CPUs, a CPU running k of them must pass from one to the next at least k − 1 times per \
+                     episode (the last to run in one episode runs first in the next): with N spread evenly \
+                     over C CPUs, an episode costs at least N/C − 1 hand-offs, whatever the barrier",
+                    fmt_ns(h.median_ns / 2.0),
+                    h.iterations,
+                    fmt_ns(h.p50),
+                    fmt_ns(h.p99)
+                );
+            }
+            Some(Err(e)) => {
+                let _ = writeln!(t, "- CPU hand-off: FAILED: {e}");
             }
             None => {}
         }

@@ -125,6 +125,15 @@ impl Report {
             Some(Err(e)) => json!({"error": e}),
             None => Value::Null,
         };
+        let handoff = match &self.handoff {
+            Some(Ok(h)) => {
+                let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
+                v["per_handoff_ns"] = json!(h.median_ns / 2.0);
+                v
+            }
+            Some(Err(e)) => json!({"error": e}),
+            None => Value::Null,
+        };
         let idle = match &self.idle {
             Some(Ok(i)) => json!({"waited_ns": i.waited_ns, "cpu_ns": i.cpu_ns, "core_share": i.core_share()}),
             Some(Err(e)) => json!({"error": e}),
@@ -150,6 +159,7 @@ impl Report {
             "clock_ticks_per_ns": self.cal.ticks_per_ns,
             "clock_read_ns": self.cal.read_ns,
             "cache_line_round_trip": rt,
+            "cpu_handoff_round_trip": handoff,
             "idle_waiter": idle,
             "targets": targets,
             "alting": self.alting_json(),

@@ -417,12 +417,22 @@ impl<'a> Runner<'a> {
 
     /// The reference: cache-line round trip between two processes on one shared word.
     pub fn pingpong(&mut self) -> Result<RoundTrip, String> {
+        self.pingpong_as("pingpong", self.opts.pingpong_iters)
+    }
+
+    /// The reference for oversubscribed N: two processes pinned to one CPU taking turns with
+    /// `sched_yield` (each round trip is two hand-offs of the CPU).
+    pub fn handoff(&mut self) -> Result<RoundTrip, String> {
+        self.pingpong_as("handoff", (self.opts.pingpong_iters / 10).max(1000))
+    }
+
+    fn pingpong_as(&mut self, worker: &str, iterations: u64) -> Result<RoundTrip, String> {
         let (name, _) = self.next_names();
         let o = self.opts;
         let params = Params {
             parties: 2,
             reps: o.reps,
-            episodes: o.pingpong_iters,
+            episodes: iterations,
             budget_ticks: u64::MAX,
             work_max_iters: 0,
             seed: 0,
@@ -431,8 +441,8 @@ impl<'a> Runner<'a> {
         let ctl = Ctl::create(&name, &params).map_err(|e| format!("control file: {e}"))?;
         let mut children = vec![];
         for i in 0..2 {
-            let mut c = self.worker("pingpong", &name, &["--id".into(), i.to_string()]);
-            self.spawn(&mut c, format!("ping-pong {i}"), &mut children)?;
+            let mut c = self.worker(worker, &name, &["--id".into(), i.to_string()]);
+            self.spawn(&mut c, format!("{worker} {i}"), &mut children)?;
         }
         wait_all(children, Instant::now() + Duration::from_secs(60))?;
         stats::collect_pingpong(&ctl, &self.cal)

@@ -188,21 +188,38 @@ pub fn run_threads<B: EpisodeBarrier + Sync>(ctl: &Ctl, n: usize, b: &B) {
 
 /// Cache-line ping-pong on one shared word: party 0 writes odd values, party 1 answers with the
 /// next even value. One iteration is one round trip; party 0 timestamps each.
-fn pingpong(ctl: &Ctl, id: usize) {
+///
+/// With `handoff`, both parties are pinned to one CPU and wait for their turn with `sched_yield`
+/// instead of `pause`: an iteration is then two hand-offs of that CPU from one process to the
+/// other, the least an episode costs per CPU once a barrier's processes outnumber the CPUs.
+fn pingpong(ctl: &Ctl, id: usize, handoff: bool) -> Result<(), String> {
     let h = ctl.header();
+    if handoff {
+        crate::alting::pin(first_cpu()?)?;
+    }
     // SAFETY: the ping-pong word lies in the zero-initialized mapping, 8-byte aligned, atomic only.
     let w = unsafe { &*ctl.at::<AtomicU64>(PING_OFF) };
     let (reps, k, lat) = (h.reps as usize, h.episodes, h.lat_cap);
     let mut g = 0u64;
+    let pause = || {
+        if handoff {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe {
+                libc::sched_yield();
+            }
+        } else {
+            std::hint::spin_loop();
+        }
+    };
     let step = |g: u64| {
         if id == 0 {
             w.store(2 * g + 1, Ordering::Release);
             while w.load(Ordering::Acquire) != 2 * g + 2 {
-                std::hint::spin_loop();
+                pause();
             }
         } else {
             while w.load(Ordering::Acquire) != 2 * g + 1 {
-                std::hint::spin_loop();
+                pause();
             }
             w.store(2 * g + 2, Ordering::Release);
         }
@@ -236,6 +253,7 @@ fn pingpong(ctl: &Ctl, id: usize) {
         }
         ctl.set_result(rep, id, RepResult { episodes: k, t0, t1, cpu_ns: cpu, lat_episodes: lat });
     }
+    Ok(())
 }
 
 fn arg<'a>(args: &'a [String], key: &str) -> Option<&'a str> {
@@ -279,7 +297,8 @@ fn worker(args: &[String]) -> Result<(), String> {
         e
     };
     match what {
-        "pingpong" => pingpong(&ctl, id),
+        "pingpong" => pingpong(&ctl, id, false)?,
+        "handoff" => pingpong(&ctl, id, true).map_err(fail)?,
         "broker-coord" => broker_coordinator(&ctl).map_err(|e| fail(format!("broker coordinator: {e}")))?,
         "idle" => muster_sys::idle_waiter(&ctl).map_err(fail)?,
         "goldsmith" => {

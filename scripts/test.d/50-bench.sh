@@ -59,6 +59,25 @@ assert svg.startswith("<svg") and "--hogs 1, plain" in svg and "quiet, plain" in
 print("bench suite: JSON, report and plot as expected")
 EOF
 
+echo "bench suite: the reference measurements (round trip, CPU hand-off, idle waiter)"
+"$bin" --quick --systems muster --n 2 --scenarios plain --no-alting \
+    --json "$tmp/f.json" --table "$tmp/f.md" --svg "$tmp/f.svg" >/dev/null 2>"$tmp/err" || {
+    cat "$tmp/err"
+    exit 1
+}
+python3 - "$tmp/f.json" "$tmp/f.md" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+rt, h, idle = r["cache_line_round_trip"], r["cpu_handoff_round_trip"], r["idle_waiter"]
+assert rt["median_ns"] > 0 and rt["p50_ns"] <= rt["p99_ns"], rt
+assert h["iterations"] > 0 and 0 < h["p50_ns"] <= h["p99_ns"], h
+assert abs(h["per_handoff_ns"] * 2 - h["median_ns"]) < 1e-6 * h["median_ns"], h
+assert idle["waited_ns"] >= 1e9 and 0 <= idle["core_share"] < 1, idle
+md = open(sys.argv[2]).read()
+assert "CPU hand-off between two processes pinned to one CPU" in md and "Cache-line round trip" in md
+print("bench suite: reference measurements as expected")
+EOF
+
 echo "bench suite: SIGKILL the harness mid-run; no hog or worker may survive"
 "$bin" --systems muster,pthread --n 2 --scenarios plain --hogs 2 --episodes 100000 --reps 16 \
     --budget-ms 2000 --no-alting --no-reference --json "$tmp/k.json" --table "$tmp/k.md" \
