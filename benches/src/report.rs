@@ -270,44 +270,47 @@ impl Report {
     /// The reference measurements and notes, as a Markdown list.
     pub fn reference(&self) -> String {
         let mut t = String::new();
-        match &self.round_trip {
-            Some(Ok(rt)) => {
-                let _ = writeln!(
-                    t,
-                    "- Cache-line round trip between two processes (ping-pong on one shared word, quiet): **{}** \
-                     (median over repetitions of {} round trips; single round trips p50 {}, p99 {})",
+        // One line per ping-pong reference: its figures, or why it failed.
+        let mut line =
+            |what: &str, r: &Option<Result<RoundTrip, String>>, figures: &dyn Fn(&RoundTrip) -> String| match r {
+                Some(Ok(x)) => {
+                    let _ = writeln!(t, "- {what}: {}", figures(x));
+                }
+                Some(Err(e)) => {
+                    let _ = writeln!(t, "- {what}: FAILED: {e}");
+                }
+                None => {}
+            };
+        line(
+            "Cache-line round trip between two processes (ping-pong on one shared word, quiet)",
+            &self.round_trip,
+            &|rt| {
+                format!(
+                    "**{}** (median over repetitions of {} round trips; single round trips p50 {}, p99 {})",
                     fmt_ns(rt.median_ns),
                     rt.iterations,
                     fmt_ns(rt.p50),
                     fmt_ns(rt.p99)
-                );
-            }
-            Some(Err(e)) => {
-                let _ = writeln!(t, "- Cache-line round trip: FAILED: {e}");
-            }
-            None => {}
-        }
-        match &self.handoff {
-            Some(Ok(h)) => {
-                let _ = writeln!(
-                    t,
-                    "- CPU hand-off between two processes pinned to one CPU, each waiting for its turn with \
-                     `sched_yield`: **{}** per hand-off (median over repetitions of {} round trips of two \
-                     hand-offs; single round trips p50 {}, p99 {}). Where a barrier's processes outnumber the \
-                     CPUs, a CPU running k of them must pass from one to the next at least k − 1 times per \
-                     episode (the last to run in one episode runs first in the next): with N spread evenly \
-                     over C CPUs, an episode costs at least N/C − 1 hand-offs, whatever the barrier",
+                )
+            },
+        );
+        line(
+            "CPU hand-off between two processes pinned to one CPU, each waiting for its turn with `sched_yield`",
+            &self.handoff,
+            &|h| {
+                format!(
+                    "**{}** per hand-off (median over repetitions of {} round trips of two hand-offs; single \
+                     round trips p50 {}, p99 {}). Where a barrier's processes outnumber the CPUs, a CPU running k \
+                     of them must pass from one to the next at least k − 1 times per episode (the last to run in \
+                     one episode runs first in the next): with N spread evenly over C CPUs, an episode costs at \
+                     least N/C − 1 hand-offs, whatever the barrier",
                     fmt_ns(h.median_ns / 2.0),
                     h.iterations,
                     fmt_ns(h.p50),
                     fmt_ns(h.p99)
-                );
-            }
-            Some(Err(e)) => {
-                let _ = writeln!(t, "- CPU hand-off: FAILED: {e}");
-            }
-            None => {}
-        }
+                )
+            },
+        );
         match &self.idle {
             Some(Ok(i)) => {
                 let _ = writeln!(
