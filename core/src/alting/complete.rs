@@ -44,7 +44,7 @@ impl<'a> Alt<'a> {
     }
 
     /// Wakes `agent` after a CAS of ours moved its offer word to DONE: the eventcount's fast form
-    /// (one load of the wake word, no write, when nobody sleeps; see `wait.rs`). Sound because a
+    /// (one load of the wake word, no write, when nobody sleeps; see `wait/mod.rs`). Sound because a
     /// waiting agent's strong re-check before it sleeps is an RMW on that same offer word
     /// ([`Alt::own_done_with`]), and every write to a waiting agent's offer word by another
     /// agent is an RMW.

@@ -317,7 +317,7 @@ impl BarrierCell {
     }
 
     /// Like [`BarrierCell::outcome`], but reads the word with an RMW, which always observes the
-    /// latest state (the sleeper's side of the eventcount; see `wait.rs`).
+    /// latest state (the sleeper's side of the eventcount; see `wait/mod.rs`).
     fn outcome_strong(&self, ticket: &Ticket) -> Poll<Result<(), BreakReason>> {
         self.outcome_of(ticket, self.word.fetch_add(0, Ordering::AcqRel))
     }

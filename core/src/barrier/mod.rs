@@ -38,7 +38,7 @@
 //! waiters' loads do not pull the word's line away from the arrivals that must own it for their
 //! CAS (measured: ~25% off a 2-process episode). The mirror only ever lags: a copy older than the
 //! generation a waiter arrived in reads as "pending", and before sleeping a waiter checks the word
-//! itself with an RMW (see `wait.rs`), so a lagging or never-updated mirror (its publisher died)
+//! itself with an RMW (see `wait/mod.rs`), so a lagging or never-updated mirror (its publisher died)
 //! costs time, never correctness. Timeouts (`cancel`) judge from the word.
 //!
 //! ## Memory ordering
