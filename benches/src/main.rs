@@ -154,7 +154,10 @@ fn harness(opts: &Options) -> Result<(), String> {
     }
     let handoff = opts.reference.then(|| runner.handoff());
     if let Some(Ok(h)) = &handoff {
-        eprintln!("  CPU hand-off between two processes (sched_yield, one CPU): {}", report::fmt_ns(h.median_ns / 2.0));
+        eprintln!(
+            "  CPU hand-off between two processes (sched_yield, one CPU): {}",
+            report::fmt_ns(h.per_handoff_ns())
+        );
     }
     let idle = (opts.reference && opts.systems.contains(&System::Muster)).then(|| runner.idle());
     let mut results = vec![];

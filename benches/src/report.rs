@@ -304,7 +304,7 @@ impl Report {
                      of them must pass from one to the next at least k − 1 times per episode (the last to run in \
                      one episode runs first in the next): with N spread evenly over C CPUs, an episode costs at \
                      least N/C − 1 hand-offs, whatever the barrier",
-                    fmt_ns(h.median_ns / 2.0),
+                    fmt_ns(h.per_handoff_ns()),
                     h.iterations,
                     fmt_ns(h.p50),
                     fmt_ns(h.p99)

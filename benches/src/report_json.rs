@@ -2,7 +2,7 @@
 
 use crate::alting;
 use crate::report::{condition_name, Report};
-use crate::stats::{Outcome, Stats};
+use crate::stats::{Outcome, RoundTrip, Stats};
 use serde_json::{json, Value};
 
 fn stats_json(s: &Stats) -> Value {
@@ -120,20 +120,16 @@ impl Report {
                 v
             })
             .collect();
-        let rt = match &self.round_trip {
-            Some(Ok(rt)) => serde_json::to_value(rt).unwrap_or(Value::Null),
+        let reference = |r: &Option<Result<RoundTrip, String>>| match r {
+            Some(Ok(x)) => serde_json::to_value(x).unwrap_or(Value::Null),
             Some(Err(e)) => json!({"error": e}),
             None => Value::Null,
         };
-        let handoff = match &self.handoff {
-            Some(Ok(h)) => {
-                let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
-                v["per_handoff_ns"] = json!(h.median_ns / 2.0);
-                v
-            }
-            Some(Err(e)) => json!({"error": e}),
-            None => Value::Null,
-        };
+        let rt = reference(&self.round_trip);
+        let mut handoff = reference(&self.handoff);
+        if let (Some(Ok(h)), Value::Object(_)) = (&self.handoff, &handoff) {
+            handoff["per_handoff_ns"] = json!(h.per_handoff_ns());
+        }
         let idle = match &self.idle {
             Some(Ok(i)) => json!({"waited_ns": i.waited_ns, "cpu_ns": i.cpu_ns, "core_share": i.core_share()}),
             Some(Err(e)) => json!({"error": e}),

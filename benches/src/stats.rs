@@ -233,6 +233,13 @@ pub struct RoundTrip {
     pub iterations: u64,
 }
 
+impl RoundTrip {
+    /// For the CPU hand-off reference, whose round trip is two hand-offs: one hand-off.
+    pub fn per_handoff_ns(&self) -> f64 {
+        self.median_ns / 2.0
+    }
+}
+
 pub fn collect_pingpong(ctl: &Ctl, cal: &Calibration) -> Result<RoundTrip, String> {
     let h = ctl.header();
     let (mut per, mut lat) = (vec![], histogram());

@@ -297,7 +297,7 @@ fn worker(args: &[String]) -> Result<(), String> {
         e
     };
     match what {
-        "pingpong" => pingpong(&ctl, id, false)?,
+        "pingpong" => pingpong(&ctl, id, false).map_err(fail)?,
         "handoff" => pingpong(&ctl, id, true).map_err(fail)?,
         "broker-coord" => broker_coordinator(&ctl).map_err(|e| fail(format!("broker coordinator: {e}")))?,
         "idle" => muster_sys::idle_waiter(&ctl).map_err(fail)?,

@@ -194,6 +194,13 @@ impl From<u32> for Peers<'_> {
     }
 }
 
+/// Whether a wait for `parties` participants is oversubscribed: more of them than CPUs, so the
+/// partner it waits for usually needs the caller's CPU and spinning only delays it (see the
+/// module docs). The one rule for every spinning path, the split-phase polls included.
+pub fn oversubscribed<P: Parker + ?Sized>(parker: &P, parties: u32) -> bool {
+    parties > parker.cpus()
+}
+
 /// Waits until `check` is ready or `deadline_ns` passes (`Err(())`), using the eventcount `seq`;
 /// pairs with [`notify_all`]. See [`wait_for`] for the arguments.
 #[allow(clippy::result_unit_err)] // `Err(())` = the deadline passed; callers map it to their own error
@@ -253,7 +260,7 @@ fn wait_slow<T, P: Parker + ?Sized>(
     idle: &mut impl FnMut(),
 ) -> Result<T, ()> {
     let parties = peers.parties;
-    let oversubscribed = parties > parker.cpus();
+    let oversubscribed = oversubscribed(parker, parties);
     // One defined u64 from here on (u64::MAX: no deadline). Comparing the payload of a `None`
     // (uninitialised) inside a branchless `min` is harmless but makes memcheck report every wait.
     let deadline = deadline_ns.unwrap_or(u64::MAX);

@@ -6,7 +6,7 @@ use super::{deadline_after, map_reason, Arrival, Barrier, WaitGuard, DROPPED, ME
 use crate::error::{Error, Result};
 use muster_core::barrier::{BarrierCell, Ticket, WaitError};
 use muster_core::sync::Ordering;
-use muster_core::wait::{Parker, Poll};
+use muster_core::wait::{oversubscribed, Poll};
 use std::time::Duration;
 
 impl Barrier {
@@ -131,7 +131,7 @@ impl Barrier {
         self.check_process()?;
         let cell = self.cell()?;
         let t = self.check_ticket(cell, ticket, true)?;
-        let spin = if t.parties > self.region.parker.cpus() { Duration::ZERO } else { spin };
+        let spin = if oversubscribed(&self.region.parker, t.parties) { Duration::ZERO } else { spin };
         // Looks read the mirror, which arrivals do not need exclusively (see the cell's "Waiting"
         // docs) and which never shows an outcome early; "pending" is confirmed from the word at
         // the end, which never lags.
