@@ -9,5 +9,6 @@
 pub mod alting;
 pub mod barrier;
 pub mod contention;
+pub mod ranked;
 pub mod sync;
 pub mod wait;

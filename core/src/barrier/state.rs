@@ -31,7 +31,7 @@ pub enum BreakReason {
 }
 
 impl BreakReason {
-    pub(super) fn encode(self) -> u64 {
+    pub(crate) fn encode(self) -> u64 {
         match self {
             BreakReason::Aborted => 1,
             BreakReason::TimedOut => 2,
@@ -40,7 +40,7 @@ impl BreakReason {
             BreakReason::ActionFailed => 5,
         }
     }
-    pub(super) fn decode(v: u64) -> BreakReason {
+    pub(crate) fn decode(v: u64) -> BreakReason {
         // The info word is region data: anything unexpected decodes as a plain abort.
         match v & 0xff {
             2 => BreakReason::TimedOut,
