@@ -245,10 +245,12 @@ impl RankedCell {
             OK if complete => Poll::Ready(Ok(())),
             OK => Poll::Pending,
             BREAKING | BROKEN if gen != g && at_or_after(gen, g) => ended(self.ended_broken(g)),
+            // `BREAKING(h)` with `h < g` is a slow breaker of a generation that completed (its
+            // decision will undo it): pending, like a break of `g` itself.
             BREAKING => Poll::Pending,
             BROKEN if gen == g => ended(true),
-            // A break of an older generation while `g` runs cannot happen: that generation had
-            // completed, so its break was undone. Only garbage shows this.
+            // `BROKEN(h)` with `h < g` cannot happen: a rank is at `g` only after `h` completed
+            // (its break was undone) or after a reset moved past it. Only garbage shows this.
             _ => Poll::Ready(Err(RankedError::Corrupt)),
         }
     }
@@ -329,7 +331,10 @@ impl RankedCell {
         }
     }
 
-    /// Decides a pending break of `g`: undone if S(g) holds, else `BROKEN(g)`. Idempotent.
+    /// Decides a pending break of `g`: undone if S(g) holds, else `BROKEN(g)`. Idempotent. (A
+    /// decider that loses the CAS may have set bit `g` of the ring for a generation that
+    /// completed; the ring is read only once the word has moved past `g`, which takes a break of
+    /// `g + 1`, and that clears bit `g` first.)
     fn decide<P: Parker + ?Sized>(&self, parker: &P, g: u32) {
         let breaking = encode(BREAKING, g);
         fence(Ordering::SeqCst);

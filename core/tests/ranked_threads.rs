@@ -211,3 +211,20 @@ fn breaks_racing_arrivals_give_every_rank_one_outcome() {
         cell.reset(&*fx);
     }
 }
+
+/// A breaker of a generation that completed, seen mid-decision by a waiter of the next one:
+/// pending for that waiter, and undone.
+#[test]
+fn a_slow_breaker_of_a_completed_generation_is_undone() {
+    let cell = RankedCell::new(2);
+    let fx = parker();
+    let (a, b) = (cell.arrive(&*fx, 0).unwrap(), cell.arrive(&*fx, 1).unwrap());
+    let next = cell.arrive(&*fx, 0).unwrap();
+    assert_eq!(cell.break_generation(&*fx, b.generation, BreakReason::TimedOut), BreakOutcome::Completed);
+    assert!(!cell.is_broken());
+    assert!(matches!(cell.outcome(a.generation), muster_core::wait::Poll::Ready(Ok(()))));
+    assert!(matches!(cell.outcome(next.generation), muster_core::wait::Poll::Pending));
+    let last = cell.arrive(&*fx, 1).unwrap();
+    cell.wait(&*fx, &policy(), &next, None, None, || ()).unwrap();
+    cell.wait(&*fx, &policy(), &last, None, None, || ()).unwrap();
+}
