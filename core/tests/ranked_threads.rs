@@ -1,48 +1,20 @@
 //! The ranked barrier (per-party arrival lines) with real threads: data visibility, breaks and
 //! their races, reset, wrap-around, bad ranks.
+#![cfg(not(loom))]
+
+mod thread_support;
 
 use muster_core::barrier::BreakReason;
 use muster_core::ranked::{BreakOutcome, RankedCell, RankedError, RankedWaitError, MAX_RANKS};
 use muster_core::sync::Ordering::{Acquire, Relaxed, Release};
 use muster_core::wait::{Parker, WaitPolicy};
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
-
-struct TestParker {
-    start: Instant,
-    lock: Mutex<()>,
-    cv: Condvar,
-}
-
-impl Parker for TestParker {
-    fn park(&self, word: &muster_core::sync::AtomicU32, expected: u32, deadline_ns: Option<u64>) {
-        let g = self.lock.lock().unwrap();
-        if word.load(SeqCst) != expected {
-            return;
-        }
-        let now = self.now_ns();
-        let wait = deadline_ns.map_or(5_000_000, |d| d.saturating_sub(now)).min(5_000_000);
-        let _ = self.cv.wait_timeout(g, Duration::from_nanos(wait.max(1))).unwrap();
-    }
-    fn unpark_all(&self, _word: &muster_core::sync::AtomicU32) {
-        let _g = self.lock.lock().unwrap();
-        self.cv.notify_all();
-    }
-    fn now_ns(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
-    }
-    fn yield_now(&self) {
-        std::thread::yield_now();
-    }
-    fn cpus(&self) -> u32 {
-        std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-    }
-}
+use std::sync::Arc;
+use std::time::Duration;
+use thread_support::TestParker;
 
 fn parker() -> Arc<TestParker> {
-    Arc::new(TestParker { start: Instant::now(), lock: Mutex::new(()), cv: Condvar::new() })
+    Arc::new(TestParker::new())
 }
 
 fn policy() -> WaitPolicy {
