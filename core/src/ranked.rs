@@ -52,7 +52,7 @@
 //! The arrival index of a party is its rank (distinct, `0..parties`), and rank 0 is the leader;
 //! there is no "last arrival", so there is no completion action.
 
-use crate::barrier::{BreakReason, WaitError};
+use crate::barrier::BreakReason;
 use crate::sync::{fence, AtomicU32, AtomicU64, Ordering};
 use crate::wait::{notify_all, notify_sleepers, wait_for, Adaptive, Parker, Peers, Poll, Sleepers, WaitPolicy};
 
@@ -170,12 +170,14 @@ impl RankedCell {
         }
     }
 
+    /// The lines of the barrier's ranks (a validated prefix of the table).
+    fn ranks(&self) -> Result<&[RankLine], RankedError> {
+        self.lines.get(..self.parties()? as usize).ok_or(RankedError::Corrupt)
+    }
+
     /// The line of `rank`, bounds-checked against the barrier's parties.
     pub fn line(&self, rank: u32) -> Result<&RankLine, RankedError> {
-        if rank >= self.parties()? {
-            return Err(RankedError::BadRank);
-        }
-        self.lines.get(rank as usize).ok_or(RankedError::BadRank)
+        self.ranks()?.get(rank as usize).ok_or(RankedError::BadRank)
     }
 
     /// Whether the barrier is broken (until `reset`).
@@ -214,7 +216,7 @@ impl RankedCell {
     fn complete(&self, g: u32) -> Result<bool, RankedError> {
         let want = g.wrapping_add(1);
         let mut all = true;
-        for line in &self.lines[..self.parties()? as usize] {
+        for line in self.ranks()? {
             // A line ahead of `want` counts as arrived (after resets it may be several
             // generations ahead of a slow waiter, whose outcome the control word then decides).
             if !at_or_after(line.arrived.load(Ordering::Acquire), want) {
@@ -360,7 +362,7 @@ impl RankedCell {
             return Ok(gen);
         }
         let mut low: Option<u32> = None;
-        for line in &self.lines[..self.parties()? as usize] {
+        for line in self.ranks()? {
             let a = line.arrived.load(Ordering::Acquire);
             low = Some(match low {
                 Some(l) if at_or_after(a, l) => l,
@@ -403,8 +405,7 @@ impl RankedCell {
     /// waiting) to `generation`: a test hook for wrap-around. Returns false otherwise.
     pub fn set_generation(&self, generation: u32) -> bool {
         let w = self.control.word.load(Ordering::Acquire);
-        let Ok(parties) = self.parties() else { return false };
-        let lines = &self.lines[..parties as usize];
+        let Ok(lines) = self.ranks() else { return false };
         let first = lines[0].arrived.load(Ordering::Acquire);
         if decode(w).0 != OK || lines.iter().any(|l| l.arrived.load(Ordering::Acquire) != first) {
             return false;
@@ -424,16 +425,6 @@ pub enum RankedWaitError {
     Failed(RankedError),
     /// The deadline passed; the arrival stands.
     TimedOut,
-}
-
-impl From<RankedWaitError> for WaitError {
-    fn from(e: RankedWaitError) -> WaitError {
-        match e {
-            RankedWaitError::Failed(RankedError::Broken(r)) => WaitError::Broken(r),
-            RankedWaitError::Failed(_) => WaitError::Broken(BreakReason::Aborted),
-            RankedWaitError::TimedOut => WaitError::TimedOut,
-        }
-    }
 }
 
 #[cfg(not(loom))]
